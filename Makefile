@@ -1,0 +1,30 @@
+# Common commands. `make dev` starts the product; `make test` runs every test.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export DAGSTER_HOME := $(CURDIR)/var/dagster_home
+
+.PHONY: install dev test lint clean
+
+$(BIN)/reports: setup.py
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(BIN)/reports
+
+# Dagster UI on http://127.0.0.1:3000 plus the daemon, SQLite storage under var/dagster_home.
+dev: install
+	mkdir -p $(DAGSTER_HOME)
+	cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+test: install
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check reports_pipeline reports_pipeline_tests
+
+clean:
+	rm -rf var

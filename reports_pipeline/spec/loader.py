@@ -1,0 +1,274 @@
+"""Load report files and ``connections.yaml``: parse, validate, cross-check. No Dagster here."""
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from pydantic import BaseModel, ValidationError
+
+from reports_pipeline.locations import display_path
+from reports_pipeline.spec.connections import (
+    CONNECTION_KINDS,
+    CONNECTION_NAME,
+    DEMO_WAREHOUSE,
+    MAIL_KINDS,
+    SQL_KINDS,
+    ConnectionsFile,
+)
+from reports_pipeline.spec.errors import field_path, validation_errors
+from reports_pipeline.spec.report import FORMAT_OPTIONS, ReportSpec
+from reports_pipeline.spec.yaml_source import (
+    Location,
+    SpecError,
+    SpecFileError,
+    YamlDocument,
+    read_yaml_file,
+)
+from reports_pipeline.templating import PeriodContext, TemplateRenderError, render_template, template_context
+
+REPORT_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass
+class LoadedReport:
+    """A valid report and the file it came from."""
+
+    spec: ReportSpec
+    path: Path
+    document: YamlDocument
+
+    @property
+    def shown_as(self) -> str:
+        return self.document.path
+
+
+@dataclass
+class ReportProject:
+    """Everything loaded from one reports folder: good reports, and problems per file."""
+
+    reports: list[LoadedReport]
+    connections: ConnectionsFile
+    errors: list[SpecError] = field(default_factory=list)
+    warnings: list[SpecError] = field(default_factory=list)
+
+    def errors_by_file(self) -> dict[str, list[SpecError]]:
+        grouped: dict[str, list[SpecError]] = {}
+        for error in self.errors:
+            grouped.setdefault(error.file, []).append(error)
+        return grouped
+
+    def report(self, name: str) -> LoadedReport:
+        for loaded in self.reports:
+            if loaded.spec.name == name:
+                return loaded
+        known = ", ".join(sorted(r.spec.name for r in self.reports)) or "none"
+        raise KeyError(f"no valid report named '{name}' (valid reports: {known})")
+
+
+def find_report_files(paths: list[Path]) -> list[Path]:
+    """Report files under ``paths`` (files, or folders searched recursively), in a stable order."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(
+                sorted(p for p in path.rglob("*") if p.suffix in REPORT_SUFFIXES and p.is_file())
+            )
+        else:
+            found.append(path)
+    return found
+
+
+def load_connections(path: Path | None) -> tuple[ConnectionsFile, list[SpecError]]:
+    """Read ``connections.yaml``; a missing file means the embedded defaults."""
+    if path is None or not path.exists():
+        return ConnectionsFile().with_builtins(), []
+    try:
+        document = read_yaml_file(path, display_path(path))
+    except SpecFileError as exc:
+        return ConnectionsFile().with_builtins(), exc.errors
+    data = document.data if document.data is not None else {}
+    if not isinstance(data, dict):
+        return ConnectionsFile().with_builtins(), [
+            SpecError(document.path, 1, "", "expected a mapping with connections:, storage:, policy:")
+        ]
+    errors: list[SpecError] = []
+    raw_connections = data.get("connections") or {}
+    parsed: dict[str, BaseModel] = {}
+    if not isinstance(raw_connections, dict):
+        errors.append(
+            SpecError(document.path, document.line_of(("connections",)), "connections",
+                      "expected a mapping of connection name to settings")
+        )
+        raw_connections = {}
+    for name, settings in raw_connections.items():
+        location: Location = ("connections", str(name))
+        if not CONNECTION_NAME.match(str(name)):
+            errors.append(
+                SpecError(document.path, document.line_of(location), field_path(location),
+                          f"connection name '{name}' must be lower case letters, digits and _,"
+                          " starting with a letter (it becomes a Dagster resource key)")
+            )
+            continue
+        kind = settings.get("kind") if isinstance(settings, dict) else None
+        model = CONNECTION_KINDS.get(kind)
+        if model is None:
+            errors.append(
+                SpecError(document.path, document.line_of(location + ("kind",)),
+                          field_path(location + ("kind",)),
+                          f"unknown connection kind {kind!r}; use one of {', '.join(CONNECTION_KINDS)}")
+            )
+            continue
+        try:
+            parsed[str(name)] = model.model_validate(settings)
+        except ValidationError as exc:
+            errors.extend(validation_errors(exc, document, model, prefix=location))
+    try:
+        connections = ConnectionsFile.model_validate({**data, "connections": {}})
+    except ValidationError as exc:
+        errors.extend(validation_errors(exc, document, ConnectionsFile))
+        connections = ConnectionsFile()
+    if errors:
+        # A broken deployment file must not half-apply: fall back to the embedded defaults
+        # and report the file, so that reports naming its connections fail visibly.
+        return ConnectionsFile().with_builtins(), errors
+    named = connections.model_copy(update={"connections": parsed})
+    return named.with_builtins(), []
+
+
+def parse_report(document: YamlDocument) -> ReportSpec:
+    """Validate one parsed report file; raise :class:`SpecFileError` with every problem found."""
+    data = document.data
+    if not isinstance(data, dict):
+        raise SpecFileError(
+            [SpecError(document.path, 1, "", "a report file is a YAML mapping starting with name:")]
+        )
+    try:
+        spec = ReportSpec.model_validate(data)
+    except ValidationError as exc:
+        raise SpecFileError(validation_errors(exc, document, ReportSpec)) from None
+    options_model = FORMAT_OPTIONS[spec.format]
+    try:
+        options_model.model_validate(spec.format_options)
+    except ValidationError as exc:
+        raise SpecFileError(
+            validation_errors(exc, document, options_model, prefix=("format_options",))
+        ) from None
+    return spec
+
+
+def _sample_context(spec: ReportSpec) -> dict:
+    now = datetime(2026, 1, 5, tzinfo=timezone.utc)
+    return template_context(
+        name=spec.name,
+        title=spec.display_title,
+        owner=str(spec.owner),
+        period=PeriodContext(start=now, end=now, key="2026-01-05"),
+        rows=0,
+        ext=spec.extension,
+        format=spec.format,
+        run_id="00000000-0000-0000-0000-000000000000",
+        params=spec.source.params,
+    )
+
+
+def check_report(
+    spec: ReportSpec, document: YamlDocument, path: Path, connections: ConnectionsFile
+) -> list[SpecError]:
+    """Checks that need more than the file itself: connections, policy, templates."""
+    errors: list[SpecError] = []
+
+    def error(location: Location, message: str) -> None:
+        errors.append(SpecError(document.path, document.line_of(location), field_path(location), message))
+
+    def check_connection(location: Location, name: str, kinds: tuple[str, ...], what: str) -> None:
+        settings = connections.connections.get(name)
+        if settings is None:
+            known = [n for n, c in connections.connections.items() if c.kind in kinds]
+            error(location, f"unknown connection '{name}'; {what} connections in connections.yaml: "
+                            f"{', '.join(sorted(known)) or 'none'}")
+        elif settings.kind not in kinds:
+            error(location, f"connection '{name}' is kind {settings.kind}; {what} needs kind "
+                            f"{' or '.join(kinds)}")
+        elif spec.team and spec.team in connections.policy.teams:
+            allowed = connections.policy.teams[spec.team].connections
+            if allowed is not None and name not in allowed and name != DEMO_WAREHOUSE:
+                error(location, f"team '{spec.team}' may use only {', '.join(allowed)}; "
+                                f"ask for '{name}' to be added in connections.yaml policy.teams")
+
+    check_connection(("source", "connection"), spec.source.connection or DEMO_WAREHOUSE,
+                     SQL_KINDS, "a source")
+    policy = connections.policy
+    sample = _sample_context(spec)
+    for index, target in enumerate(spec.deliver):
+        base: Location = ("deliver", index, target.channel)
+        email = target.settings
+        check_connection(base + ("connection",), connections.mail_connection_for(email.connection),
+                         MAIL_KINDS, "e-mail")
+        if len(email.recipients) > policy.max_recipients:
+            error(base + ("to",), f"{len(email.recipients)} recipients; the policy allows at most "
+                                  f"{policy.max_recipients} per target")
+        if policy.allowed_recipient_domains:
+            for key in ("to", "cc", "bcc"):
+                for i, address in enumerate(getattr(email, key)):
+                    domain = address.rsplit("@", 1)[-1].lower()
+                    if domain not in [d.lower() for d in policy.allowed_recipient_domains]:
+                        error(base + (key, i), f"{address}: domain {domain} is not allowed; allowed: "
+                                               f"{', '.join(policy.allowed_recipient_domains)}")
+        templates: list[tuple[str, str]] = [("subject", email.subject)]
+        if email.body is not None:
+            templates.append(("body", email.body))
+        if email.body_template is not None:
+            template_path = (path.parent / email.body_template).resolve()
+            root = path.parent.resolve()
+            if root not in template_path.parents:
+                error(base + ("body_template",), "body_template must be a file inside the report's folder")
+            elif not template_path.is_file():
+                error(base + ("body_template",), f"no file '{email.body_template}' next to this report")
+            else:
+                templates.append(("body_template", template_path.read_text(encoding="utf-8")))
+        for key, source in templates:
+            try:
+                render_template(source, sample)
+            except TemplateRenderError as exc:
+                error(base + (key,), f"template error: {exc}; templates may use name, title, owner, "
+                                     "period.start, period.end, period.key, rows, ext, format, run_id, params")
+    return errors
+
+
+def with_policy_defaults(spec: ReportSpec, connections: ConnectionsFile) -> ReportSpec:
+    """Fill in what the deployment decides when the report does not: time zone, retry policy."""
+    schedule = spec.schedule
+    if schedule.timezone is None:
+        schedule = schedule.model_copy(update={"timezone": connections.policy.timezone})
+    return spec.model_copy(
+        update={"schedule": schedule, "retry": spec.retry or connections.policy.retry}
+    )
+
+
+def load_project(paths: list[Path], connections_file: Path | None) -> ReportProject:
+    """Load every report under ``paths``; bad files are reported, good ones are kept."""
+    connections, errors = load_connections(connections_file)
+    project = ReportProject(reports=[], connections=connections, errors=list(errors))
+    first_by_name: dict[str, LoadedReport] = {}
+    for path in find_report_files(paths):
+        try:
+            document = read_yaml_file(path, display_path(path))
+            spec = parse_report(document)
+        except SpecFileError as exc:
+            project.errors.extend(exc.errors)
+            continue
+        problems = check_report(spec, document, path, connections)
+        if spec.name in first_by_name:
+            first = first_by_name[spec.name]
+            problems.append(
+                SpecError(document.path, document.line_of(("name",)), "name",
+                          f"duplicate report name '{spec.name}' (also in {first.shown_as}); "
+                          "names must be unique, rename one of them")
+            )
+        if problems:
+            project.errors.extend(problems)
+            continue
+        loaded = LoadedReport(spec=with_policy_defaults(spec, connections), path=path, document=document)
+        first_by_name[spec.name] = loaded
+        project.reports.append(loaded)
+    return project

@@ -1,0 +1,299 @@
+"""The analyst's report file (REPORT_SPEC.md), as typed models. Field names are the contract."""
+
+import re
+from datetime import date, datetime, time, timedelta
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    field_validator,
+    model_validator,
+)
+
+from reports_pipeline.spec.connections import RetryPolicySpec
+from reports_pipeline.spec.durations import parse_duration
+
+REPORT_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+CADENCES = ("hour", "day", "week", "month", "quarter", "cron")
+FORMATS = ("csv", "xlsx")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _as_list(value: Any) -> Any:
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else value
+
+
+class Source(_Strict):
+    connection: str | None = None
+    sql: str | None = None
+    params: dict[str, Any] = {}
+    timeout: timedelta | None = None
+
+    @field_validator("timeout", mode="before")
+    @classmethod
+    def _duration(cls, value):
+        return None if value is None else parse_duration(value)
+
+    @field_validator("sql")
+    @classmethod
+    def _not_blank(cls, value):
+        if value is not None and not value.strip():
+            raise ValueError("the SQL text is empty")
+        return value
+
+    @field_validator("params")
+    @classmethod
+    def _reserved(cls, value: dict):
+        for key in value:
+            if key in ("period_start", "period_end"):
+                raise ValueError(f"'{key}' is bound by the pipeline; choose another parameter name")
+            if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", str(key)):
+                raise ValueError(f"parameter name '{key}' must be an identifier (used as :{key})")
+        return value
+
+    @model_validator(mode="after")
+    def _has_query(self):
+        if not self.sql:
+            raise ValueError("a source needs sql: (the query to run)")
+        return self
+
+
+def _parse_clock(value: Any) -> time:
+    text = str(value).strip()
+    match = re.match(r"^(\d{1,2}):(\d{2})$", text)
+    if not match or int(match.group(1)) > 23 or int(match.group(2)) > 59:
+        raise ValueError(f"'{value}' is not a time of day; write it as \"HH:MM\", e.g. \"09:00\"")
+    return time(int(match.group(1)), int(match.group(2)))
+
+
+class Schedule(_Strict):
+    every: Literal["hour", "day", "week", "month", "quarter", "cron"]
+    at: time | None = None
+    on: str | int | None = None
+    cron: str | None = None
+    timezone: str | None = None
+    start: date | None = None
+
+    @field_validator("at", mode="before")
+    @classmethod
+    def _clock(cls, value):
+        if value is None:
+            return None
+        if isinstance(value, int):
+            # YAML 1.1 reads an unquoted 09:00 as sexagesimal 540; undo that.
+            value = f"{value // 60:02d}:{value % 60:02d}"
+        return _parse_clock(value)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value):
+        if value is None:
+            return value
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone '{value}'; use an IANA name such as"
+                " America/New_York, Europe/Berlin or UTC"
+            ) from None
+        return value
+
+    @field_validator("start", mode="before")
+    @classmethod
+    def _start_date(cls, value):
+        if isinstance(value, datetime):
+            return value.date()
+        return value
+
+    @field_validator("on", mode="before")
+    @classmethod
+    def _on(cls, value):
+        if isinstance(value, str):
+            return value.strip().lower()
+        return value
+
+    @model_validator(mode="after")
+    def _fields_for_cadence(self):
+        every = self.every
+        if every == "cron":
+            if not self.cron:
+                raise ValueError("every: cron needs cron: with five fields, e.g. \"0 9 * * 1-5\"")
+            if self.at is not None or self.on is not None:
+                raise ValueError("every: cron takes its time from cron:; remove at: and on:")
+            _check_cron(self.cron)
+        elif self.cron is not None:
+            raise ValueError(f"cron: is only used with every: cron (this report is every: {every})")
+        if every == "week":
+            if self.on not in WEEKDAYS:
+                raise ValueError(
+                    f"every: week needs on: a weekday ({', '.join(WEEKDAYS)}), not {self.on!r}"
+                )
+        elif every in ("month", "quarter"):
+            if self.on is None:
+                object.__setattr__(self, "on", 1)
+            if self.on != "last" and not (isinstance(self.on, int) and 1 <= self.on <= 31):
+                raise ValueError(f"every: {every} needs on: a day 1..31 or \"last\", not {self.on!r}")
+        elif every in ("hour", "day") and self.on is not None:
+            raise ValueError(f"on: is not used with every: {every}; remove it")
+        if every == "hour" and self.at is not None and self.at.hour != 0:
+            raise ValueError(
+                "every: hour takes the minute past the hour as \"00:MM\" (e.g. \"00:15\")"
+            )
+        return self
+
+    @property
+    def clock(self) -> time:
+        return self.at or time(0, 0)
+
+
+def _check_cron(expression: str) -> None:
+    from dagster._utils.schedules import is_valid_cron_string
+
+    if len(expression.split()) != 5 or not is_valid_cron_string(expression):
+        raise ValueError(
+            f"'{expression}' is not a valid 5-field cron expression"
+            " (minute hour day-of-month month day-of-week), e.g. \"0 9 * * 1-5\""
+        )
+
+
+class CsvOptions(_Strict):
+    delimiter: str = Field(",", min_length=1, max_length=1)
+    bom: bool = False
+
+
+class XlsxOptions(_Strict):
+    sheet_name: str = Field("Report", min_length=1, max_length=31)
+
+    @field_validator("sheet_name")
+    @classmethod
+    def _excel_name(cls, value: str):
+        if re.search(r"[\[\]:*?/\\]", value):
+            raise ValueError("an Excel sheet name cannot contain [ ] : * ? / \\")
+        return value
+
+
+FORMAT_OPTIONS: dict[str, type[_Strict]] = {"csv": CsvOptions, "xlsx": XlsxOptions}
+
+
+class Checks(_Strict):
+    min_rows: int | None = Field(None, ge=0)
+    max_rows: int | None = Field(None, ge=0)
+
+
+class EmailTarget(_Strict):
+    connection: str | None = None
+    to: list[EmailStr] = []
+    cc: list[EmailStr] = []
+    bcc: list[EmailStr] = []
+    subject: str = "{{ title }}: {{ period.key }}"
+    body: str | None = None
+    body_template: str | None = None
+    attach: Literal["auto", "always"] = "auto"
+
+    @field_validator("to", "cc", "bcc", mode="before")
+    @classmethod
+    def _single_address(cls, value):
+        return _as_list(value)
+
+    @model_validator(mode="after")
+    def _recipients(self):
+        if not (self.to or self.cc or self.bcc):
+            raise ValueError("an email target needs at least one recipient in to:, cc: or bcc:")
+        if self.body is not None and self.body_template is not None:
+            raise ValueError("use either body: or body_template:, not both")
+        return self
+
+    @property
+    def recipients(self) -> list[str]:
+        return [*self.to, *self.cc, *self.bcc]
+
+
+class DeliveryTarget(_Strict):
+    """One entry of ``deliver:``; exactly one channel key."""
+
+    email: EmailTarget | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_channel(cls, value):
+        if isinstance(value, dict) and len(value) != 1:
+            raise ValueError(
+                "each deliver: entry has exactly one channel, e.g. - email: {to: [...]}"
+            )
+        return value
+
+    @property
+    def channel(self) -> str:
+        return "email"
+
+    @property
+    def settings(self) -> EmailTarget:
+        assert self.email is not None
+        return self.email
+
+
+class ReportSpec(_Strict):
+    name: str
+    title: str | None = None
+    description: str = ""
+    owner: EmailStr
+    team: str | None = None
+    enabled: bool = True
+    tags: dict[str, str] = {}
+    source: Source
+    schedule: Schedule
+    format: Literal["csv", "xlsx"]
+    format_options: dict[str, Any] = {}
+    send_if: Literal["always", "rows"] = "always"
+    checks: Checks = Checks()
+    deliver: list[DeliveryTarget] = Field(min_length=1)
+    retry: RetryPolicySpec | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _identifier(cls, value: str):
+        if not REPORT_NAME.match(value):
+            suggestion = re.sub(r"[^a-z0-9_]+", "_", value.lower()).strip("_")
+            if not suggestion or not suggestion[0].isalpha():
+                suggestion = f"report_{suggestion}".rstrip("_")
+            raise ValueError(
+                f"'{value}' is not a valid report name: use lower case letters, digits and _,"
+                f" starting with a letter, at most 63 characters (e.g. '{suggestion[:63]}')"
+            )
+        return value
+
+    @field_validator("tags")
+    @classmethod
+    def _tag_keys(cls, value: dict):
+        for key in value:
+            if not re.match(r"^[A-Za-z0-9_.\-/]+$", key) or key.startswith("dagster"):
+                raise ValueError(f"tag key '{key}' must be letters, digits, _ . - / and not dagster*")
+        return value
+
+    @property
+    def display_title(self) -> str:
+        return self.title or self.name.replace("_", " ").capitalize()
+
+    @property
+    def extension(self) -> str:
+        return self.format
+
+    @property
+    def options(self) -> BaseModel:
+        """``format_options`` checked against the options of ``format``."""
+        return FORMAT_OPTIONS[self.format](**self.format_options)
+
+    @property
+    def timezone(self) -> str:
+        """The zone the schedule runs in; the loader fills in the policy default."""
+        return self.schedule.timezone or "UTC"

@@ -1,0 +1,38 @@
+"""Report files written by tests: a valid base report that each test varies."""
+
+from pathlib import Path
+
+import yaml
+
+BASE_REPORT = {
+    "name": "test_report",
+    "owner": "owner@example.com",
+    "source": {"sql": "select 1 as one"},
+    "schedule": {"every": "day", "at": "09:00", "timezone": "America/New_York"},
+    "format": "csv",
+    "deliver": [{"email": {"to": ["someone@example.com"]}}],
+}
+
+
+def report_dict(**changes) -> dict:
+    """The base report with top-level fields replaced (``None`` removes a field)."""
+    report = {**BASE_REPORT, **changes}
+    return {key: value for key, value in report.items() if value is not None}
+
+
+def write_report(folder: Path, report: dict | str, file_name: str | None = None) -> Path:
+    """Write a report (a dict, or raw YAML text) into ``folder`` and return its path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    text = report if isinstance(report, str) else yaml.safe_dump(report, sort_keys=False)
+    name = file_name or (f"{report['name']}.yaml" if isinstance(report, dict) else "report.yaml")
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def write_connections(folder: Path, connections: dict | str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "connections.yaml"
+    text = connections if isinstance(connections, str) else yaml.safe_dump(connections, sort_keys=False)
+    path.write_text(text, encoding="utf-8")
+    return path

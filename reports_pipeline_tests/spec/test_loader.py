@@ -1,0 +1,198 @@
+import re
+from pathlib import Path
+
+import pytest
+
+from reports_pipeline.locations import PACKAGE_DIR
+from reports_pipeline.spec.loader import load_project
+from reports_pipeline_tests.report_files import report_dict, write_connections, write_report
+
+
+def load_errors(tmp_path: Path, report, connections=None) -> list[str]:
+    write_report(tmp_path / "reports", report, "test_report.yaml" if isinstance(report, dict) else None)
+    conn_file = write_connections(tmp_path, connections) if connections is not None else None
+    project = load_project([tmp_path / "reports"], conn_file)
+    return [str(error) for error in project.errors]
+
+
+def test_shipped_reports_are_valid():
+    project = load_project([PACKAGE_DIR / "reports"], PACKAGE_DIR / "connections.yaml")
+    assert project.errors == []
+    assert len(project.reports) >= 3
+
+
+def test_valid_report_gets_policy_timezone_when_it_names_none(tmp_path):
+    report = report_dict(schedule={"every": "day", "at": "09:00"})
+    write_report(tmp_path / "reports", report)
+    connections = write_connections(tmp_path, {"policy": {"timezone": "Europe/Berlin"}})
+    project = load_project([tmp_path / "reports"], connections)
+    assert project.errors == []
+    assert project.reports[0].spec.timezone == "Europe/Berlin"
+
+
+def test_unknown_field_names_line_and_suggests_the_right_one(tmp_path):
+    text = (
+        "name: test_report\nowner: owner@example.com\ntitel: Oops\n"
+        "source: {sql: select 1}\nschedule: {every: day}\nformat: csv\n"
+        "deliver:\n  - email: {to: [a@example.com]}\n"
+    )
+    errors = load_errors(tmp_path, text)
+    assert len(errors) == 1
+    assert errors[0].endswith(
+        "report.yaml:3: titel: unknown field 'titel'; did you mean 'title'? allowed here: checks, "
+        "deliver, description, enabled, format, format_options, name, owner, retry, schedule, "
+        "send_if, source, tags, team, title"
+    )
+
+
+@pytest.mark.parametrize(
+    "changes, field, fragment",
+    [
+        ({"name": "Weekly-Revenue"}, "name", "e.g. 'weekly_revenue'"),
+        ({"name": 12}, "name", "string"),
+        ({"owner": "not-an-address"}, "owner", "not a valid email address"),
+        ({"format": "docx"}, "format", "'csv' or 'xlsx'"),
+        ({"schedule": {"every": "fortnight"}}, "schedule.every", "'hour', 'day'"),
+        ({"schedule": {"every": "cron", "cron": "0 9 * *"}}, "schedule", "not a valid 5-field cron"),
+        ({"schedule": {"every": "cron", "cron": "61 9 * * *"}}, "schedule", "not a valid 5-field cron"),
+        ({"schedule": {"every": "day", "timezone": "Mars/Olympus"}}, "schedule.timezone", "unknown time zone"),
+        ({"schedule": {"every": "day", "at": "25:00"}}, "schedule.at", "not a time of day"),
+        ({"schedule": {"every": "week", "on": "funday"}}, "schedule", "needs on: a weekday"),
+        ({"schedule": {"every": "month", "on": 32}}, "schedule", "a day 1..31 or \"last\""),
+        ({"schedule": {"every": "day", "cron": "0 9 * * *"}}, "schedule", "only used with every: cron"),
+        ({"source": {"sql": "select 1", "params": {"period_start": 1}}}, "source.params", "bound by the pipeline"),
+        ({"source": {"params": {}}}, "source", "needs sql:"),
+        ({"deliver": []}, "deliver", "at least 1"),
+        ({"deliver": [{"email": {"to": ["x@example.com"], "subjct": "hi"}}]}, "deliver[0].email.subjct", "did you mean 'subject'"),
+        ({"deliver": [{"email": {"to": ["bad address"]}}]}, "deliver[0].email.to[0]", "not a valid email address"),
+        ({"deliver": [{"email": {"to": []}}]}, "deliver[0].email", "at least one recipient"),
+        ({"deliver": [{"pigeon": {}}]}, "deliver[0].pigeon", "unknown field 'pigeon'"),
+        ({"format_options": {"delimter": ";"}}, "format_options.delimter", "did you mean 'delimiter'"),
+        ({"source": {"sql": "select 1", "timeout": "soon"}}, "source.timeout", "not a duration"),
+    ],
+)
+def test_bad_field_gets_error_naming_file_line_and_field(tmp_path, changes, field, fragment):
+    errors = load_errors(tmp_path, report_dict(**changes))
+    assert errors, "expected a validation error"
+    matching = [e for e in errors if f": {field}: " in e]
+    assert matching, errors
+    assert fragment in matching[0]
+    assert re.search(rf"test_report\.yaml:\d+: {re.escape(field)}: ", matching[0])
+
+
+def test_missing_required_field(tmp_path):
+    errors = load_errors(tmp_path, report_dict(owner=None))
+    assert len(errors) == 1
+    assert ": owner: required field is missing" in errors[0]
+
+
+def test_yaml_syntax_error_names_the_line(tmp_path):
+    errors = load_errors(tmp_path, "name: x\nowner: [unclosed\nformat: csv\n")
+    assert len(errors) == 1
+    assert "YAML syntax error" in errors[0]
+    assert "report.yaml:" in errors[0]
+
+
+def test_duplicate_yaml_key_is_an_error_not_a_silent_overwrite(tmp_path):
+    errors = load_errors(tmp_path, "name: a\nname: b\n")
+    assert "duplicate key 'name' (first on line 1)" in errors[0]
+    assert "report.yaml:2:" in errors[0]
+
+
+def test_unquoted_on_and_time_mean_what_the_analyst_wrote(tmp_path):
+    text = (
+        "name: test_report\nowner: owner@example.com\nsource: {sql: select 1}\n"
+        "schedule:\n  every: week\n  on: monday\n  at: 9:30\nformat: csv\n"
+        "deliver:\n  - email: {to: [a@example.com]}\n"
+    )
+    write_report(tmp_path / "reports", text)
+    project = load_project([tmp_path / "reports"], None)
+    assert project.errors == []
+    schedule = project.reports[0].spec.schedule
+    assert schedule.on == "monday"
+    assert (schedule.at.hour, schedule.at.minute) == (9, 30)
+
+
+def test_duplicate_report_names_keep_the_first_and_reject_the_second(tmp_path):
+    write_report(tmp_path / "reports", report_dict(), "a.yaml")
+    write_report(tmp_path / "reports", report_dict(), "b.yaml")
+    project = load_project([tmp_path / "reports"], None)
+    assert [r.path.name for r in project.reports] == ["a.yaml"]
+    assert len(project.errors) == 1
+    assert "b.yaml:1: name: duplicate report name 'test_report' (also in" in str(project.errors[0])
+
+
+def test_unknown_connection_lists_the_known_ones(tmp_path):
+    connections = {"connections": {"warehouse": {"kind": "sql", "url": {"env": "WAREHOUSE_URL"}}}}
+    errors = load_errors(
+        tmp_path, report_dict(source={"sql": "select 1", "connection": "warehose"}), connections
+    )
+    assert len(errors) == 1
+    assert ": source.connection: unknown connection 'warehose'" in errors[0]
+    assert "demo_warehouse, warehouse" in errors[0]
+
+
+def test_connection_of_the_wrong_kind(tmp_path):
+    connections = {"connections": {"warehouse": {"kind": "sql", "url": {"env": "WAREHOUSE_URL"}}}}
+    report = report_dict(deliver=[{"email": {"to": ["a@example.com"], "connection": "warehouse"}}])
+    errors = load_errors(tmp_path, report, connections)
+    assert "deliver[0].email.connection: connection 'warehouse' is kind sql" in errors[0]
+
+
+def test_template_with_unknown_variable_is_caught_before_any_run(tmp_path):
+    report = report_dict(deliver=[{"email": {"to": ["a@example.com"], "subject": "{{ titel }}"}}])
+    errors = load_errors(tmp_path, report)
+    assert len(errors) == 1
+    assert "deliver[0].email.subject: template error: 'titel' is undefined" in errors[0]
+
+
+def test_template_syntax_error(tmp_path):
+    report = report_dict(deliver=[{"email": {"to": ["a@example.com"], "body": "{% if %}"}}])
+    errors = load_errors(tmp_path, report)
+    assert "deliver[0].email.body: template error:" in errors[0]
+
+
+def test_sandbox_blocks_python_internals_in_templates(tmp_path):
+    report = report_dict(
+        deliver=[{"email": {"to": ["a@example.com"], "subject": "{{ name.__class__.__mro__ }}"}}]
+    )
+    errors = load_errors(tmp_path, report)
+    assert "template error" in errors[0]
+
+
+def test_body_template_outside_the_report_folder_is_refused(tmp_path):
+    (tmp_path / "secret.txt").write_text("x")
+    report = report_dict(
+        deliver=[{"email": {"to": ["a@example.com"], "body_template": "../secret.txt"}}]
+    )
+    errors = load_errors(tmp_path, report)
+    assert "body_template must be a file inside the report's folder" in errors[0]
+
+
+def test_policy_limits_recipients_and_domains(tmp_path):
+    connections = {"policy": {"max_recipients": 1, "allowed_recipient_domains": ["example.com"]}}
+    report = report_dict(deliver=[{"email": {"to": ["a@example.com"], "cc": ["b@other.org"]}}])
+    errors = load_errors(tmp_path, report, connections)
+    assert any("2 recipients; the policy allows at most 1" in e for e in errors)
+    assert any("deliver[0].email.cc[0]: b@other.org: domain other.org is not allowed" in e for e in errors)
+
+
+def test_password_in_connection_url_is_refused(tmp_path):
+    connections = {"connections": {"warehouse": {"kind": "sql", "url": "postgresql://u:hunter2@db/x"}}}
+    errors = load_errors(tmp_path, report_dict(), connections)
+    assert any("connections.warehouse.url" in e and "environment variable" in e for e in errors)
+    assert not any("hunter2" in e for e in errors)
+
+
+def test_unknown_connection_kind_in_connections_file(tmp_path):
+    errors = load_errors(tmp_path, report_dict(), {"connections": {"x": {"kind": "ftp"}}})
+    assert any("connections.x.kind: unknown connection kind 'ftp'" in e for e in errors)
+
+
+def test_one_bad_file_does_not_stop_the_good_ones(tmp_path):
+    write_report(tmp_path / "reports", report_dict(), "good.yaml")
+    write_report(tmp_path / "reports" / "team_a", report_dict(name="other", format="pdf"), "bad.yaml")
+    project = load_project([tmp_path / "reports"], None)
+    assert [r.spec.name for r in project.reports] == ["test_report"]
+    assert list(project.errors_by_file()) == [str(Path("reports/team_a/bad.yaml"))] or \
+        list(project.errors_by_file())[0].endswith("team_a/bad.yaml")

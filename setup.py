@@ -1,0 +1,37 @@
+from setuptools import find_packages, setup
+
+# Dagster and its integration libraries are released together; pinning the set keeps
+# `dagster-postgres` from being resolved to an ancient release on a fresh machine.
+DAGSTER_VERSION = "1.13.27"
+DAGSTER_LIBS_VERSION = "0.29.27"
+
+setup(
+    name="reports_pipeline",
+    version="0.1.0",
+    description="Scheduled reports described in YAML, run and delivered by Dagster.",
+    packages=find_packages(exclude=["reports_pipeline_tests*"]),
+    package_data={"reports_pipeline": ["reports/*.yaml", "reports/**/*.yaml", "connections.yaml"]},
+    python_requires=">=3.10",
+    install_requires=[
+        f"dagster=={DAGSTER_VERSION}",
+        f"dagster-webserver=={DAGSTER_VERSION}",
+        f"dagster-postgres=={DAGSTER_LIBS_VERSION}",
+        "psycopg2-binary>=2.9",
+        "sqlalchemy>=2.0",
+        "duckdb>=1.1",
+        "duckdb-engine>=0.13",
+        "pandas",
+        "pyarrow>=15",
+        "openpyxl>=3.1",
+        "jinja2>=3.1",
+        "sendgrid>=6.11",
+        "pydantic>=2.6",
+        "pyyaml>=6",
+        "email-validator>=2.1",
+        "click>=8",
+    ],
+    extras_require={
+        "test": ["pytest>=8", "aiosmtpd>=1.4", "ruff"],
+    },
+    entry_points={"console_scripts": ["reports=reports_pipeline.cli:main"]},
+)
