@@ -31,7 +31,7 @@ setup(
         "click>=8",
     ],
     extras_require={
-        "test": ["pytest>=8", "aiosmtpd>=1.4", "ruff"],
+        "test": ["pytest>=8", "aiosmtpd>=1.4", "cryptography", "ruff"],
     },
     entry_points={"console_scripts": ["reports=reports_pipeline.cli:main"]},
 )
