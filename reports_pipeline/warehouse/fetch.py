@@ -1,0 +1,253 @@
+"""Run a report's query on any SQLAlchemy URL and stream the rows as Arrow record batches."""
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+import pyarrow as pa
+import sqlalchemy
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+
+class QueryError(Exception):
+    """The database rejected or failed the query; the message is one line, without the URL."""
+
+
+class QueryTimeout(Exception):
+    """The query ran longer than its ``timeout``."""
+
+
+def create_warehouse_engine(url: str) -> sqlalchemy.Engine:
+    """An engine for ``postgresql://``, ``postgresql+psycopg2://``, ``sqlite:///``, ``duckdb:///``.
+
+    A plain ``postgresql://`` URL is pinned to psycopg2: SQLAlchemy 2.1 would pick psycopg 3
+    when it is installed, which this project does not support (ARCHITECTURE.md, behaviour 10).
+    """
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        # SQLAlchemy's message repeats the whole URL, password included.
+        raise ValueError("the warehouse URL is not a valid SQLAlchemy URL") from None
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg2")
+    return sqlalchemy.create_engine(parsed, pool_pre_ping=True)
+
+
+def stream_record_batches(
+    engine: sqlalchemy.Engine,
+    sql: str,
+    params: dict,
+    *,
+    batch_size: int = 50_000,
+    timeout: timedelta | None = None,
+) -> Iterator[pa.RecordBatch]:
+    """Run ``sql`` with bound ``params`` and yield record batches of at most ``batch_size`` rows.
+
+    Rows stream from the cursor (a server-side cursor on Postgres), so memory holds one batch.
+    At least one batch is yielded: with no rows it is empty but carries the column names.
+    Column types are inferred by pyarrow per batch, so a column that is all NULL in one batch
+    is ``null`` there and typed in a later one. ``Decimal`` becomes ``decimal128`` (precision
+    and scale from the batch's values); values pyarrow cannot type (mixed types in a SQLite
+    column, NaN decimals) become text, and JSON objects or arrays become JSON text.
+
+    Parameters are always bound, never formatted into the SQL. Postgres and DuckDB receive
+    timezone-aware datetimes as they are. SQLite: timestamps are compared as UTC text, so
+    every datetime parameter is passed as UTC ``'YYYY-MM-DD HH:MM:SS'`` (dates as
+    ``'YYYY-MM-DD'``), the format of the demo warehouse.
+
+    ``timeout`` bounds each database call (running the query, fetching one batch), as
+    Postgres's ``statement_timeout`` does; time the consumer spends between batches does not
+    count. Raises ``QueryTimeout`` when exceeded and ``QueryError`` for any database error.
+    The transaction is rolled back at the end: a report query never commits changes.
+    """
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    dialect = engine.dialect.name
+    bound = dict(params)
+    if dialect == "sqlite":
+        bound = {key: _sqlite_param(value) for key, value in bound.items()}
+    limit = _time_limit(dialect, timeout)
+    try:
+        with engine.connect() as connection, limit.installed(connection):
+            with limit.call():
+                result = connection.execution_options(yield_per=batch_size).execute(
+                    text(sql), bound
+                )
+            if not result.returns_rows:
+                raise QueryError("the query returned no rows to report (is it a SELECT?)")
+            names = list(result.keys())
+            yielded = False
+            while True:
+                with limit.call():
+                    rows = result.fetchmany(batch_size)
+                if not rows:
+                    break
+                yield _record_batch(names, rows)
+                yielded = True
+            if not yielded:
+                yield pa.RecordBatch.from_arrays(
+                    [pa.array([], pa.null()) for _ in names], names=names
+                )
+    except (SQLAlchemyError, engine.dialect.loaded_dbapi.Error) as exc:
+        if limit.fired or _is_postgres_timeout(exc):
+            raise QueryTimeout(f"query ran longer than {timeout}") from None
+        message = _redact(_first_line(exc), engine.url)
+        raise QueryError(f"the {dialect} query failed: {message}") from (
+            None if _leaks(str(exc), engine.url) else exc
+        )
+
+
+def _sqlite_param(value: Any) -> Any:
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def _record_batch(names: list[str], rows: Sequence[Sequence[Any]]) -> pa.RecordBatch:
+    columns = zip(*rows, strict=True) if names else ()
+    return pa.RecordBatch.from_arrays([_to_arrow(list(values)) for values in columns], names=names)
+
+
+def _to_arrow(values: list) -> pa.Array:
+    try:
+        array = pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        array = None
+    if array is not None and not pa.types.is_nested(array.type):
+        return array
+    return pa.array([_as_text(value) for value in values], pa.string())
+
+
+def _as_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return str(value)
+
+
+def _first_line(exc: BaseException) -> str:
+    cause = getattr(exc, "orig", None) or exc
+    lines = [line.strip() for line in str(cause).splitlines() if line.strip()]
+    return lines[0] if lines else type(cause).__name__
+
+
+def _secrets(url: sqlalchemy.URL) -> list[str]:
+    secrets = [url.render_as_string(hide_password=False), url.render_as_string()]
+    if url.password:
+        secrets.append(str(url.password))
+    return secrets
+
+
+def _redact(message: str, url: sqlalchemy.URL) -> str:
+    for secret in _secrets(url):
+        message = message.replace(secret, "***")
+    return message
+
+
+def _leaks(message: str, url: sqlalchemy.URL) -> bool:
+    return any(secret in message for secret in _secrets(url))
+
+
+def _is_postgres_timeout(exc: BaseException) -> bool:
+    # SQLSTATE 57014 query_canceled: raised by the statement_timeout set below.
+    return getattr(getattr(exc, "orig", None), "pgcode", None) == "57014"
+
+
+class _NoLimit:
+    """No time limit; the base of the per-dialect limits."""
+
+    fired = False
+
+    def __init__(self, timeout: timedelta | None = None):
+        self.seconds = timeout.total_seconds() if timeout else 0.0
+
+    @contextmanager
+    def installed(self, connection: sqlalchemy.Connection) -> Iterator[None]:
+        yield
+
+    @contextmanager
+    def call(self) -> Iterator[None]:
+        yield
+
+
+class _PostgresLimit(_NoLimit):
+    @contextmanager
+    def installed(self, connection: sqlalchemy.Connection) -> Iterator[None]:
+        # SET LOCAL lasts until the transaction ends, so the pooled connection is not changed.
+        # 0 would mean "no limit", hence at least 1 ms; the value is our own integer.
+        milliseconds = max(1, int(self.seconds * 1000))
+        connection.exec_driver_sql(f"SET LOCAL statement_timeout = {milliseconds}")
+        yield
+
+
+class _SqliteLimit(_NoLimit):
+    def __init__(self, timeout: timedelta):
+        super().__init__(timeout)
+        self.deadline = float("inf")
+
+    def _abort(self) -> bool:
+        if time.monotonic() > self.deadline:
+            self.fired = True
+        return self.fired
+
+    @contextmanager
+    def installed(self, connection: sqlalchemy.Connection) -> Iterator[None]:
+        raw: sqlite3.Connection = connection.connection.dbapi_connection
+        # Called every 1,000 virtual machine steps; a true result interrupts the query.
+        raw.set_progress_handler(self._abort, 1000)
+        try:
+            yield
+        finally:
+            raw.set_progress_handler(None, 1000)
+
+    @contextmanager
+    def call(self) -> Iterator[None]:
+        self.deadline = time.monotonic() + self.seconds
+        try:
+            yield
+        finally:
+            self.deadline = float("inf")
+
+
+class _DuckdbLimit(_NoLimit):
+    connection: Any = None
+
+    def _interrupt(self) -> None:
+        self.fired = True
+        self.connection.interrupt()
+
+    @contextmanager
+    def installed(self, connection: sqlalchemy.Connection) -> Iterator[None]:
+        self.connection = connection.connection.dbapi_connection
+        yield
+
+    @contextmanager
+    def call(self) -> Iterator[None]:
+        timer = threading.Timer(self.seconds, self._interrupt)
+        timer.daemon = True
+        timer.start()
+        try:
+            yield
+        finally:
+            timer.cancel()
+
+
+def _time_limit(dialect: str, timeout: timedelta | None) -> _NoLimit:
+    if timeout is None:
+        return _NoLimit()
+    limits = {"postgresql": _PostgresLimit, "sqlite": _SqliteLimit, "duckdb": _DuckdbLimit}
+    if dialect not in limits:
+        raise ValueError(f"a query timeout is not supported for {dialect} databases")
+    return limits[dialect](timeout)

@@ -1,0 +1,50 @@
+"""Fixtures shared by all test packages: a real PostgreSQL database for the session."""
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import psycopg2
+import pytest
+
+POSTGRES_HOST = "127.0.0.1"
+POSTGRES_PORT = 5432
+POSTGRES_USER = "postgres"  # trust authentication: no password
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """URL of a new, uniquely named database on the local PostgreSQL, dropped at session end.
+
+    Skips when PostgreSQL is unreachable, except in CI (``CI=true``), where that is a failure.
+    """
+    try:
+        admin = psycopg2.connect(
+            host=POSTGRES_HOST, port=POSTGRES_PORT, user=POSTGRES_USER, dbname="postgres",
+            connect_timeout=5,
+        )
+    except psycopg2.OperationalError as exc:
+        reason = f"PostgreSQL at {POSTGRES_HOST}:{POSTGRES_PORT} is unreachable: {exc}".strip()
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    admin.autocommit = True  # CREATE/DROP DATABASE cannot run inside a transaction
+    name = f"reports_test_{uuid.uuid4().hex[:12]}"
+    with admin.cursor() as cursor:
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgresql://{POSTGRES_USER}@{POSTGRES_HOST}:{POSTGRES_PORT}/{name}"
+    finally:
+        with admin.cursor() as cursor:
+            # FORCE ends connections a test left open (e.g. a pooled engine not disposed).
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+@pytest.fixture
+def smtp_server():
+    """A started plain SMTP server on 127.0.0.1 (no TLS, no auth), stopped after the test."""
+    from reports_pipeline_tests.smtp_server import SmtpTestServer
+
+    with SmtpTestServer() as server:
+        yield server
