@@ -1,0 +1,169 @@
+"""``reports``: validate, list, preview and run report files from the command line."""
+
+import os
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import click
+
+from reports_pipeline import locations
+from reports_pipeline.spec.loader import ReportProject, load_project
+
+
+def _load(paths: tuple[str, ...], connections: str | None) -> ReportProject:
+    targets = [Path(p) for p in paths] or [locations.reports_dir()]
+    missing = [str(p) for p in targets if not p.exists()]
+    if missing:
+        raise click.ClickException(f"no such file or folder: {', '.join(missing)}")
+    return load_project(targets, Path(connections) if connections else locations.connections_path())
+
+
+_connections_option = click.option(
+    "--connections",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="connections.yaml to check against (default: REPORTS_CONNECTIONS or the one beside the reports folder).",
+)
+
+
+@click.group()
+def cli() -> None:
+    """Scheduled reports described in YAML, run by Dagster."""
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@_connections_option
+def validate(paths: tuple[str, ...], connections: str | None) -> None:
+    """Check report files (or folders of them) against the spec and connections.yaml."""
+    project = _load(paths, connections)
+    for problem in sorted(project.errors + project.warnings, key=lambda e: (e.file, e.line)):
+        click.echo(str(problem))
+    broken = len(project.errors_by_file())
+    if project.errors:
+        click.echo(f"{len(project.errors)} errors in {broken} files; {len(project.reports)} reports valid", err=True)
+        sys.exit(1)
+    click.echo(f"ok: {len(project.reports)} reports valid")
+
+
+@cli.command(name="list")
+@_connections_option
+def list_reports(connections: str | None) -> None:
+    """List the reports, their schedules and targets."""
+    from reports_pipeline.scheduling.cadence import schedule_cron
+
+    project = _load((), connections)
+    rows = [("NAME", "EVERY", "CRON", "TIMEZONE", "FORMAT", "TARGETS", "STATUS")]
+    for report in sorted(project.reports, key=lambda r: r.spec.name):
+        spec = report.spec
+        rows.append((
+            spec.name,
+            spec.schedule.every,
+            schedule_cron(spec.schedule),
+            spec.timezone,
+            spec.format,
+            ",".join(target.channel for target in spec.deliver),
+            "running" if spec.enabled else "paused",
+        ))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+    if project.errors:
+        click.echo(f"\n{len(project.errors_by_file())} invalid files; run `reports validate`", err=True)
+
+
+@cli.command()
+@click.argument("name")
+@click.option("--count", default=5, show_default=True, type=click.IntRange(1, 500))
+@click.option("--after", default=None, help="ISO time to start from (default: now).")
+@_connections_option
+def preview(name: str, count: int, after: str | None, connections: str | None) -> None:
+    """Print the next runs of a report and the period each one covers."""
+    from reports_pipeline.scheduling.preview import upcoming_runs
+
+    spec = _report(_load((), connections), name).spec
+    zone = ZoneInfo(spec.timezone)
+    start = datetime.now(timezone.utc)
+    if after:
+        try:
+            start = datetime.fromisoformat(after)
+        except ValueError:
+            raise click.ClickException(f"--after '{after}' is not an ISO time like 2026-11-03T09:00") from None
+        start = start if start.tzinfo else start.replace(tzinfo=zone)
+    click.echo(f"{spec.name}: every {spec.schedule.every}, {spec.timezone}")
+    for run in upcoming_runs(spec.schedule, start, count):
+        tick = run.tick.astimezone(zone)
+        line = f"run {tick:%Y-%m-%d %H:%M %Z} ({run.tick.astimezone(timezone.utc):%Y-%m-%d %H:%M} UTC)"
+        if run.period is None:
+            line += "  covers: nothing yet (before the first period)"
+        else:
+            p = run.period
+            line += (f"  covers {p.key}: {p.start.astimezone(zone):%Y-%m-%d %H:%M} – "
+                     f"{p.end.astimezone(zone):%Y-%m-%d %H:%M} {spec.timezone}"
+                     f" ({p.start.astimezone(timezone.utc):%Y-%m-%d %H:%M} – "
+                     f"{p.end.astimezone(timezone.utc):%Y-%m-%d %H:%M} UTC)")
+        if run.dst_note:
+            line += f"  [{run.dst_note}]"
+        click.echo(line)
+
+
+@cli.command()
+@click.argument("name")
+@click.option("--period", "period_key", required=True, help="The period key, e.g. 2026-11-02.")
+@click.option("--no-deliver", is_flag=True, help="Render and store the file, send nothing.")
+@_connections_option
+def run(name: str, period_key: str, no_deliver: bool, connections: str | None) -> None:
+    """Run one period of a report now (recorded in Dagster when DAGSTER_HOME is set)."""
+    from dagster import DagsterInstance
+
+    from reports_pipeline.definitions import build_definitions
+    from reports_pipeline.scheduling.cadence import period_for_key
+
+    project = _load((), connections)
+    _report(project, name)
+    defs = build_definitions(connections_file=Path(connections) if connections else None)
+    report_job = defs.resolve_job_def(name)
+    try:
+        period_for_key(report_job.partitions_def, period_key)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    if not report_job.partitions_def.has_partition_key(period_key):
+        first = report_job.partitions_def.get_first_partition_key()
+        last = report_job.partitions_def.get_last_partition_key()
+        raise click.ClickException(
+            f"period {period_key} is not available: periods of {name} run from {first} to {last}"
+            " (set schedule.start for older ones)"
+        )
+    instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
+    selection = ["fetch_and_render", "persist"] if no_deliver else None
+    result = report_job.execute_in_process(
+        partition_key=period_key, instance=instance, op_selection=selection, raise_on_error=False
+    )
+    for event in result.all_events:
+        if event.is_step_failure:
+            error = event.step_failure_data.error
+            click.echo(f"{event.step_key} failed: {error.message.strip() if error else 'unknown error'}", err=True)
+    if not result.success:
+        raise click.ClickException(f"run {result.run_id} failed")
+    stored = result.output_for_node("persist")
+    click.echo(f"{stored['rows']} rows → {stored['path']}")
+    click.echo("delivered" if not no_deliver else "not delivered (--no-deliver)")
+
+
+def _report(project: ReportProject, name: str):
+    try:
+        return project.report(name)
+    except KeyError as exc:
+        raise click.ClickException(exc.args[0]) from None
+
+
+def main() -> None:
+    try:
+        cli(standalone_mode=True)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:  # an analyst's tool: a one-line reason, never a traceback
+        click.echo(f"error: {type(exc).__name__}: {exc}", err=True)
+        sys.exit(2)

@@ -1,0 +1,40 @@
+"""SQL connections as Dagster resources: the URL is resolved at run time (``EnvVar``)."""
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pyarrow as pa
+from dagster import ConfigurableResource
+
+from reports_pipeline.warehouse.demo import demo_warehouse_url, ensure_demo_warehouse
+from reports_pipeline.warehouse.fetch import create_warehouse_engine, stream_record_batches
+
+
+class SqlWarehouse(ConfigurableResource):
+    """A warehouse reached through a SQLAlchemy URL (Postgres, SQLite, DuckDB)."""
+
+    url: str
+
+    def _engine_url(self) -> str:
+        return self.url
+
+    def stream(
+        self, sql: str, params: dict, timeout: timedelta | None = None
+    ) -> Iterator[pa.RecordBatch]:
+        """Run ``sql`` with bound ``params`` and stream the result as Arrow record batches."""
+        engine = create_warehouse_engine(self._engine_url())
+        try:
+            yield from stream_record_batches(engine, sql, params, timeout=timeout)
+        finally:
+            engine.dispose()
+
+
+class DemoWarehouse(SqlWarehouse):
+    """The embedded demo warehouse: a SQLite file generated on first use."""
+
+    url: str = ""
+    path: str
+
+    def _engine_url(self) -> str:
+        return demo_warehouse_url(ensure_demo_warehouse(Path(self.path)))
