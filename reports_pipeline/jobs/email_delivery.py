@@ -46,7 +46,7 @@ def build_email_delivery_op(
     recipients = envelope_recipients(target.to, target.cc, target.bcc)
 
     @op(
-        name=f"deliver_{index + 1}_email",
+        name=f"{spec.name}__deliver_{index + 1}_email",
         required_resource_keys={mail_key},
         retry_policy=retry_policy(spec.retry or connections.policy.retry),
         description=f"E-mail to {len(recipients)} recipients through '{mail_key}'.",

@@ -22,7 +22,6 @@ from reports_pipeline.scheduling.cadence import period_for_key
 from reports_pipeline.spec.connections import DEMO_WAREHOUSE, ConnectionsFile
 from reports_pipeline.spec.loader import LoadedReport
 from reports_pipeline.spec.report import ReportSpec
-from reports_pipeline.storage.local_files import StoredFile
 
 REPORT_TAG = "reports/name"
 
@@ -30,6 +29,12 @@ REPORT_TAG = "reports/name"
 def report_run_tags(spec: ReportSpec) -> dict[str, str]:
     """Tags copied onto every run of a report (the spec's own tags plus who owns it)."""
     return {**spec.tags, REPORT_TAG: spec.name, "reports/owner": str(spec.owner)}
+
+
+def op_definition_name(report_name: str, step: str) -> str:
+    """Dagster wants op definition names unique across the code location, so each report's ops
+    are prefixed with its name; in the job they keep the short step names (``persist``)."""
+    return f"{report_name}__{step}"
 
 
 def _check_rows(spec: ReportSpec, rows: int) -> None:
@@ -56,7 +61,7 @@ def build_report_job(
     source_key = spec.source.connection or DEMO_WAREHOUSE
 
     @op(
-        name="fetch_and_render",
+        name=op_definition_name(spec.name, "fetch_and_render"),
         required_resource_keys={source_key, STORAGE_RESOURCE_KEY},
         out=Out(dict),
         description=f"Run the query of {spec.name} for one period and render {spec.format}.",
@@ -85,7 +90,7 @@ def build_report_job(
         return {"staged": str(staged), "rows": result.rows, "period": period.key}
 
     @op(
-        name="persist",
+        name=op_definition_name(spec.name, "persist"),
         required_resource_keys={STORAGE_RESOURCE_KEY},
         out=Out(dict),
         description="Store the rendered file at its path for this report and period.",
@@ -107,7 +112,10 @@ def build_report_job(
         )
 
     deliver_ops = [
-        build_email_delivery_op(report, index, target.settings, connections, partitions_def)
+        (
+            f"deliver_{index + 1}_{target.channel}",
+            build_email_delivery_op(report, index, target.settings, connections, partitions_def),
+        )
         for index, target in enumerate(spec.deliver)
     ]
 
@@ -120,12 +128,9 @@ def build_report_job(
         metadata={"report file": report.shown_as, "owner": str(spec.owner)},
     )
     def report_job():
-        stored = persist(fetch_and_render())
-        for deliver in deliver_ops:
-            deliver(stored)
+        stored = persist.alias("persist")(fetch_and_render.alias("fetch_and_render")())
+        for step_name, deliver in deliver_ops:
+            deliver.alias(step_name)(stored)
 
     return report_job
 
-
-def stored_file(value: dict) -> StoredFile:
-    return StoredFile(**value)

@@ -1,6 +1,7 @@
 """Run a report's query on any SQLAlchemy URL and stream the rows as Arrow record batches."""
 
 import json
+import re
 import sqlite3
 import threading
 import time
@@ -14,6 +15,8 @@ import sqlalchemy
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+_SQLALCHEMY_LINK = re.compile(r"\s*\(Background on this error at: [^)]*\)")
 
 
 class QueryError(Exception):
@@ -81,7 +84,7 @@ def stream_record_batches(
                     text(sql), bound
                 )
             if not result.returns_rows:
-                raise QueryError("the query returned no rows to report (is it a SELECT?)")
+                raise QueryError("the query returned no result set (is it a SELECT?)")
             names = list(result.keys())
             yielded = False
             while True:
@@ -140,7 +143,8 @@ def _as_text(value: Any) -> str | None:
 def _first_line(exc: BaseException) -> str:
     cause = getattr(exc, "orig", None) or exc
     lines = [line.strip() for line in str(cause).splitlines() if line.strip()]
-    return lines[0] if lines else type(cause).__name__
+    line = lines[0] if lines else type(cause).__name__
+    return _SQLALCHEMY_LINK.sub("", line)
 
 
 def _secrets(url: sqlalchemy.URL) -> list[str]:

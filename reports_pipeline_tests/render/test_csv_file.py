@@ -1,0 +1,127 @@
+import codecs
+import csv
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from reports_pipeline.render import RenderResult, render_file
+from reports_pipeline.render.csv_file import render_csv
+from reports_pipeline.spec.report import CsvOptions
+
+
+def _read(path: Path, delimiter: str = ",") -> list[list[str]]:
+    with open(path, encoding="utf-8", newline="") as file:
+        return list(csv.reader(file, delimiter=delimiter))
+
+
+def _batch(**columns) -> pa.RecordBatch:
+    return pa.RecordBatch.from_pydict({name: pa.array(values) for name, values in columns.items()})
+
+
+def test_header_and_values_are_written_as_text(tmp_path):
+    batch = _batch(
+        id=[1, 2],
+        amount=[Decimal("12.50"), None],
+        ratio=[0.25, 1.5],
+        note=['say "hi", ok', "two\nlines"],
+        day=[date(2025, 1, 2), None],
+        at=[datetime(2025, 1, 2, 3, 4, 5), datetime(2025, 12, 31, 23, 59, 59)],
+        paid=[True, False],
+    )
+
+    rows = render_csv([batch], tmp_path / "out.csv", CsvOptions())
+
+    assert rows == 2
+    assert _read(tmp_path / "out.csv") == [
+        ["id", "amount", "ratio", "note", "day", "at", "paid"],
+        ["1", "12.50", "0.25", 'say "hi", ok', "2025-01-02", "2025-01-02 03:04:05", "true"],
+        ["2", "", "1.5", "two\nlines", "", "2025-12-31 23:59:59", "false"],
+    ]
+
+
+def test_timestamps_keep_a_fraction_of_a_second(tmp_path):
+    batch = _batch(at=[datetime(2025, 1, 2, 3, 4, 5, 250000)])
+
+    render_csv([batch], tmp_path / "out.csv", CsvOptions())
+
+    assert _read(tmp_path / "out.csv")[1] == ["2025-01-02 03:04:05.250000"]
+
+
+def test_aware_timestamps_carry_their_offset(tmp_path):
+    batch = _batch(at=[datetime(2025, 1, 2, 3, 4, 5, tzinfo=timezone.utc)])
+
+    render_csv([batch], tmp_path / "out.csv", CsvOptions())
+
+    assert _read(tmp_path / "out.csv")[1] == ["2025-01-02 03:04:05Z"]
+
+
+def test_the_delimiter_option_separates_fields(tmp_path):
+    batch = _batch(city=["Paris"], amount=[Decimal("1.5")])
+
+    render_csv([batch], tmp_path / "out.csv", CsvOptions(delimiter=";"))
+
+    lines = (tmp_path / "out.csv").read_text(encoding="utf-8").splitlines()
+    assert lines[1] == '"Paris";1.5'
+    assert _read(tmp_path / "out.csv", delimiter=";") == [["city", "amount"], ["Paris", "1.5"]]
+
+
+@pytest.mark.parametrize("bom", [True, False])
+def test_the_bom_option_decides_the_byte_order_mark(tmp_path, bom):
+    render_csv([_batch(n=[1])], tmp_path / "out.csv", CsvOptions(bom=bom))
+
+    content = (tmp_path / "out.csv").read_bytes()
+    assert content.startswith(codecs.BOM_UTF8) is bom
+    assert content.removeprefix(codecs.BOM_UTF8).startswith(b'"n"')
+
+
+def test_zero_rows_write_the_header_only(tmp_path):
+    empty = pa.RecordBatch.from_arrays([pa.array([], pa.null())] * 2, names=["id", "name"])
+
+    rows = render_csv([empty], tmp_path / "out.csv", CsvOptions())
+
+    assert rows == 0
+    assert _read(tmp_path / "out.csv") == [["id", "name"]]
+
+
+def test_batches_with_differing_schemas_share_one_header(tmp_path):
+    first = _batch(id=[1, 2], note=[None, None])
+    later = _batch(id=[3], note=["typed now"])
+    assert first.schema.field("note").type == pa.null()
+
+    rows = render_csv(iter([first, later]), tmp_path / "out.csv", CsvOptions())
+
+    assert rows == 3
+    assert _read(tmp_path / "out.csv") == [
+        ["id", "note"], ["1", ""], ["2", ""], ["3", "typed now"]
+    ]
+
+
+def test_unicode_text_survives_as_utf8(tmp_path):
+    names = ["Müller GmbH", "Café Lumière", "東京商事", "rocket 🚀"]
+
+    render_csv([_batch(customer=names)], tmp_path / "out.csv", CsvOptions())
+
+    assert [row[0] for row in _read(tmp_path / "out.csv")[1:]] == names
+
+
+def test_very_long_text_is_written_whole(tmp_path):
+    long_text = "é" * 50_000 + "x" * 50_000
+
+    render_csv([_batch(body=[long_text])], tmp_path / "out.csv", CsvOptions())
+
+    assert _read(tmp_path / "out.csv")[1] == [long_text]
+
+
+def test_render_file_dispatches_csv_and_counts_rows(tmp_path):
+    result = render_file("csv", [_batch(n=[1, 2, 3])], tmp_path / "out.csv", CsvOptions())
+
+    assert result == RenderResult(rows=3)
+    assert len(_read(tmp_path / "out.csv")) == 4
+
+
+def test_render_file_rejects_an_unknown_format(tmp_path):
+    with pytest.raises(ValueError, match="unknown report format 'pdf'"):
+        render_file("pdf", [_batch(n=[1])], tmp_path / "out.pdf", CsvOptions())

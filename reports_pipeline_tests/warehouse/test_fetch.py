@@ -1,0 +1,298 @@
+import contextlib
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pyarrow as pa
+import pytest
+import sqlalchemy
+from sqlalchemy import text
+
+from reports_pipeline.warehouse.fetch import (
+    QueryError,
+    QueryTimeout,
+    create_warehouse_engine,
+    stream_record_batches,
+)
+
+NEW_YORK = ZoneInfo("America/New_York")
+# 1 March 2025 in New York (EST, UTC-5) is 05:00 UTC on 1 March to 05:00 UTC on 2 March.
+PERIOD = {
+    "period_start": datetime(2025, 3, 1, tzinfo=NEW_YORK),
+    "period_end": datetime(2025, 3, 2, tzinfo=NEW_YORK),
+}
+EVENTS = [  # id, status, happened_at (UTC)
+    (1, "paid", datetime(2025, 3, 1, 5, 0, 0)),  # the first second of the period
+    (2, "paid", datetime(2025, 3, 1, 4, 59, 59)),  # before it: inside if read as UTC midnight
+    (3, "open", datetime(2025, 3, 1, 12, 0, 0)),  # inside, but not paid
+    (4, "paid", datetime(2025, 3, 2, 4, 59, 59)),  # the last second of the period
+    (5, "paid", datetime(2025, 3, 2, 5, 0, 0)),  # the end is exclusive
+]
+TEN_NUMBERS = (
+    "with recursive numbers(n) as (select 1 union all select n + 1 from numbers where n < 10)"
+    " select n from numbers"
+)
+BACKENDS = ["sqlite", "duckdb", "postgresql"]
+
+
+@pytest.fixture(params=BACKENDS)
+def engine(request, tmp_path) -> Iterator[sqlalchemy.Engine]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'warehouse.db'}"
+    elif request.param == "duckdb":
+        url = f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    engine = create_warehouse_engine(url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("drop table if exists events")
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def typed_engine(request, tmp_path) -> Iterator[sqlalchemy.Engine]:
+    """Postgres or DuckDB: the dialects with real date, timestamp and numeric types."""
+    url = (
+        request.getfixturevalue("postgres_url")
+        if request.param == "postgresql"
+        else f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
+    )
+    engine = create_warehouse_engine(url)
+    yield engine
+    engine.dispose()
+
+
+def _create_events(engine: sqlalchemy.Engine) -> None:
+    sqlite = engine.dialect.name == "sqlite"
+    column = "text" if sqlite else "timestamptz"
+    with engine.begin() as connection:
+        connection.exec_driver_sql(
+            f"create table events (id integer, status text, happened_at {column})"
+        )
+        rows = [
+            {
+                "id": id_,
+                "status": status,
+                "happened_at": (
+                    moment.strftime("%Y-%m-%d %H:%M:%S")
+                    if sqlite
+                    else moment.replace(tzinfo=timezone.utc)
+                ),
+            }
+            for id_, status, moment in EVENTS
+        ]
+        connection.execute(
+            text("insert into events values (:id, :status, :happened_at)"), rows
+        )
+
+
+def _rows(batches) -> list[dict]:
+    return [row for batch in batches for row in batch.to_pylist()]
+
+
+def test_bound_period_and_params_select_the_rows_of_the_local_period(engine):
+    _create_events(engine)
+    sql = (
+        "select id from events where happened_at >= :period_start"
+        " and happened_at < :period_end and status = :status order by id"
+    )
+
+    rows = _rows(stream_record_batches(engine, sql, {**PERIOD, "status": "paid"}))
+
+    assert rows == [{"id": 1}, {"id": 4}]
+
+
+def test_params_the_query_does_not_use_are_ignored(engine):
+    rows = _rows(stream_record_batches(engine, "select 1 as one", {**PERIOD, "status": "x"}))
+
+    assert rows == [{"one": 1}]
+
+
+def test_batches_hold_at_most_batch_size_rows(engine):
+    batches = list(stream_record_batches(engine, TEN_NUMBERS, {}, batch_size=3))
+
+    assert [batch.num_rows for batch in batches] == [3, 3, 3, 1]
+    assert [row["n"] for row in _rows(batches)] == list(range(1, 11))
+
+
+def test_zero_rows_yield_one_empty_batch_with_the_column_names(engine):
+    _create_events(engine)
+    sql = "select id, status, happened_at from events where status = :status"
+
+    batches = list(stream_record_batches(engine, sql, {"status": "void"}))
+
+    assert len(batches) == 1
+    assert batches[0].num_rows == 0
+    assert batches[0].schema.names == ["id", "status", "happened_at"]
+
+
+def test_a_sql_error_raises_query_error_with_the_database_message(engine):
+    with pytest.raises(QueryError) as raised:
+        list(stream_record_batches(engine, "select * from no_such_table", {}))
+
+    message = str(raised.value)
+    assert "no_such_table" in message
+    assert "\n" not in message
+    assert str(engine.url.database) not in message
+
+
+def test_a_missing_parameter_raises_query_error_naming_it(engine):
+    with pytest.raises(QueryError, match="status"):
+        list(stream_record_batches(engine, "select :status as s", {}))
+
+
+def test_report_queries_never_change_the_data(engine):
+    _create_events(engine)
+
+    # SQLite and DuckDB run the delete and roll it back; Postgres refuses it in a cursor.
+    with contextlib.suppress(QueryError):
+        list(stream_record_batches(engine, "delete from events returning id", {}))
+
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("select count(*) from events").scalar() == len(EVENTS)
+
+
+@pytest.mark.parametrize("typed_engine", ["duckdb", "postgresql"], indirect=True)
+def test_column_types_follow_the_database_values(typed_engine):
+    sql = """
+        select 42 as an_int, cast(2.5 as double precision) as a_float,
+               cast(12.34 as numeric(10, 2)) as a_decimal, date '2025-01-02' as a_date,
+               cast('2025-01-02 03:04:05+00' as timestamptz) as aware,
+               timestamp '2025-01-02 03:04:05' as naive,
+               'Müller, Café Lumière, 東京商事 🚀' as a_text, cast(null as text) as missing,
+               true as a_bool
+    """
+    (batch,) = stream_record_batches(typed_engine, sql, {})
+    types = dict(zip(batch.schema.names, batch.schema.types, strict=True))
+    (row,) = batch.to_pylist()
+
+    assert pa.types.is_integer(types["an_int"]) and row["an_int"] == 42
+    assert pa.types.is_floating(types["a_float"]) and row["a_float"] == 2.5
+    assert pa.types.is_decimal(types["a_decimal"]) and row["a_decimal"] == Decimal("12.34")
+    assert types["a_date"] == pa.date32() and row["a_date"] == date(2025, 1, 2)
+    assert pa.types.is_timestamp(types["aware"]) and types["aware"].tz is not None
+    assert row["aware"] == datetime(2025, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    assert types["naive"].tz is None and row["naive"] == datetime(2025, 1, 2, 3, 4, 5)
+    assert row["a_text"] == "Müller, Café Lumière, 東京商事 🚀"
+    assert types["missing"] == pa.null() and row["missing"] is None
+    assert types["a_bool"] == pa.bool_() and row["a_bool"] is True
+
+
+@pytest.mark.parametrize("typed_engine", ["duckdb", "postgresql"], indirect=True)
+def test_a_column_null_in_the_first_batch_is_typed_in_a_later_one(typed_engine):
+    sql = "select cast(null as text) as note union all select 'later'"
+
+    first, second = stream_record_batches(typed_engine, sql, {}, batch_size=1)
+
+    assert first.schema.types == [pa.null()]
+    assert second.schema.types == [pa.string()]
+
+
+def test_sqlite_values_keep_their_storage_class(tmp_path):
+    engine = create_warehouse_engine(f"sqlite:///{tmp_path / 'w.db'}")
+    sql = "select 42 as an_int, 2.5 as a_float, 'Zürich 東京 🎉' as a_text, null as missing"
+
+    (batch,) = stream_record_batches(engine, sql, {})
+
+    assert batch.schema.types == [pa.int64(), pa.float64(), pa.string(), pa.null()]
+    assert batch.to_pylist() == [
+        {"an_int": 42, "a_float": 2.5, "a_text": "Zürich 東京 🎉", "missing": None}
+    ]
+
+
+def test_sqlite_receives_datetimes_as_utc_text(tmp_path):
+    engine = create_warehouse_engine(f"sqlite:///{tmp_path / 'w.db'}")
+
+    rows = _rows(stream_record_batches(engine, "select :period_start as sent", PERIOD))
+
+    assert rows == [{"sent": "2025-03-01 05:00:00"}]
+
+
+def test_a_sqlite_column_of_mixed_types_becomes_text(tmp_path):
+    engine = create_warehouse_engine(f"sqlite:///{tmp_path / 'w.db'}")
+
+    (batch,) = stream_record_batches(engine, "select 1 as v union all select 'one'", {})
+
+    assert batch.schema.types == [pa.string()]
+    assert sorted(batch.column(0).to_pylist()) == ["1", "one"]
+
+
+def test_an_error_message_never_contains_the_url_or_password(postgres_url):
+    url = postgres_url.replace("postgres@", "postgres:Pa55-w0rd-xyz@")  # trust: ignored
+    engine = create_warehouse_engine(url)
+
+    with pytest.raises(QueryError) as raised:
+        list(stream_record_batches(engine, "select * from no_such_table", {}))
+
+    assert "no_such_table" in str(raised.value)
+    assert "Pa55-w0rd-xyz" not in str(raised.value)
+    assert postgres_url.split("@")[1] not in str(raised.value)
+    engine.dispose()
+
+
+def test_a_failed_connection_raises_query_error_without_the_password():
+    engine = create_warehouse_engine("postgresql://reports:Pa55-w0rd-xyz@127.0.0.1:1/warehouse")
+
+    with pytest.raises(QueryError) as raised:
+        list(stream_record_batches(engine, "select 1", {}))
+
+    assert "Pa55-w0rd-xyz" not in str(raised.value)
+
+
+def test_a_plain_postgresql_url_uses_psycopg2():
+    engine = create_warehouse_engine("postgresql://reports@db.example/warehouse")
+
+    assert engine.dialect.driver == "psycopg2"
+
+
+def test_an_invalid_url_is_rejected_without_repeating_it():
+    with pytest.raises(ValueError) as raised:
+        create_warehouse_engine("not a url with Pa55-w0rd-xyz")
+
+    assert "Pa55-w0rd-xyz" not in str(raised.value)
+
+
+def test_postgres_timeout_raises_query_timeout(postgres_url):
+    engine = create_warehouse_engine(postgres_url)
+    timeout = timedelta(seconds=0.2)
+
+    with pytest.raises(QueryTimeout, match=r"query ran longer than 0:00:00.2"):
+        list(stream_record_batches(engine, "select pg_sleep(5)", {}, timeout=timeout))
+    engine.dispose()
+
+
+def test_postgres_timeout_does_not_outlive_the_query(postgres_url):
+    engine = create_warehouse_engine(postgres_url)
+    list(stream_record_batches(engine, "select 1", {}, timeout=timedelta(seconds=0.2)))
+
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("show statement_timeout").scalar() == "0"
+    engine.dispose()
+
+
+def test_sqlite_timeout_raises_query_timeout(tmp_path):
+    engine = create_warehouse_engine(f"sqlite:///{tmp_path / 'w.db'}")
+    endless = (
+        "with recursive c(n) as (select 1 union all select n + 1 from c where n < 1000000000)"
+        " select count(*) from c"
+    )
+
+    with pytest.raises(QueryTimeout, match="query ran longer than"):
+        list(stream_record_batches(engine, endless, {}, timeout=timedelta(seconds=0.2)))
+
+
+def test_duckdb_timeout_raises_query_timeout(tmp_path):
+    engine = create_warehouse_engine(f"duckdb:///{tmp_path / 'w.duckdb'}")
+    endless = "select count(*) from range(1000000000000) a"
+
+    with pytest.raises(QueryTimeout, match="query ran longer than"):
+        list(stream_record_batches(engine, endless, {}, timeout=timedelta(seconds=0.2)))
+    engine.dispose()
+
+
+def test_a_query_within_its_timeout_returns_its_rows(engine):
+    rows = _rows(stream_record_batches(engine, TEN_NUMBERS, {}, timeout=timedelta(seconds=30)))
+
+    assert len(rows) == 10
