@@ -21,6 +21,7 @@ dev: install
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
 test: install
+	$(BIN)/ruff check reports_pipeline reports_pipeline_tests
 	$(BIN)/pytest
 
 lint: install

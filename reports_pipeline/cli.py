@@ -24,7 +24,8 @@ _connections_option = click.option(
     "--connections",
     type=click.Path(dir_okay=False),
     default=None,
-    help="connections.yaml to check against (default: REPORTS_CONNECTIONS or the one beside the reports folder).",
+    help="connections.yaml to check against (default: REPORTS_CONNECTIONS, else the one "
+    "beside the reports folder).",
 )
 
 
@@ -43,7 +44,10 @@ def validate(paths: tuple[str, ...], connections: str | None) -> None:
         click.echo(str(problem))
     broken = len(project.errors_by_file())
     if project.errors:
-        click.echo(f"{len(project.errors)} errors in {broken} files; {len(project.reports)} reports valid", err=True)
+        click.echo(
+            f"{len(project.errors)} errors in {broken} files; {len(project.reports)} reports valid",
+            err=True,
+        )
         sys.exit(1)
     click.echo(f"ok: {len(project.reports)} reports valid")
 
@@ -58,20 +62,26 @@ def list_reports(connections: str | None) -> None:
     rows = [("NAME", "EVERY", "CRON", "TIMEZONE", "FORMAT", "TARGETS", "STATUS")]
     for report in sorted(project.reports, key=lambda r: r.spec.name):
         spec = report.spec
-        rows.append((
-            spec.name,
-            spec.schedule.every,
-            schedule_cron(spec.schedule),
-            spec.timezone,
-            spec.format,
-            ",".join(target.channel for target in spec.deliver),
-            "running" if spec.enabled else "paused",
-        ))
+        rows.append(
+            (
+                spec.name,
+                spec.schedule.every,
+                schedule_cron(spec.schedule),
+                spec.timezone,
+                spec.format,
+                ",".join(target.channel for target in spec.deliver),
+                "running" if spec.enabled else "paused",
+            )
+        )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
-        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+        click.echo(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        )
     if project.errors:
-        click.echo(f"\n{len(project.errors_by_file())} invalid files; run `reports validate`", err=True)
+        click.echo(
+            f"\n{len(project.errors_by_file())} invalid files; run `reports validate`", err=True
+        )
 
 
 @cli.command()
@@ -90,20 +100,26 @@ def preview(name: str, count: int, after: str | None, connections: str | None) -
         try:
             start = datetime.fromisoformat(after)
         except ValueError:
-            raise click.ClickException(f"--after '{after}' is not an ISO time like 2026-11-03T09:00") from None
+            raise click.ClickException(
+                f"--after '{after}' is not an ISO time like 2026-11-03T09:00"
+            ) from None
         start = start if start.tzinfo else start.replace(tzinfo=zone)
     click.echo(f"{spec.name}: every {spec.schedule.every}, {spec.timezone}")
     for run in upcoming_runs(spec.schedule, start, count):
         tick = run.tick.astimezone(zone)
-        line = f"run {tick:%Y-%m-%d %H:%M %Z} ({run.tick.astimezone(timezone.utc):%Y-%m-%d %H:%M} UTC)"
+        line = (
+            f"run {tick:%Y-%m-%d %H:%M %Z} ({run.tick.astimezone(timezone.utc):%Y-%m-%d %H:%M} UTC)"
+        )
         if run.period is None:
             line += "  covers: nothing yet (before the first period)"
         else:
             p = run.period
-            line += (f"  covers {p.key}: {p.start.astimezone(zone):%Y-%m-%d %H:%M} – "
-                     f"{p.end.astimezone(zone):%Y-%m-%d %H:%M} {spec.timezone}"
-                     f" ({p.start.astimezone(timezone.utc):%Y-%m-%d %H:%M} – "
-                     f"{p.end.astimezone(timezone.utc):%Y-%m-%d %H:%M} UTC)")
+            line += (
+                f"  covers {p.key}: {p.start.astimezone(zone):%Y-%m-%d %H:%M} – "
+                f"{p.end.astimezone(zone):%Y-%m-%d %H:%M} {spec.timezone}"
+                f" ({p.start.astimezone(timezone.utc):%Y-%m-%d %H:%M} – "
+                f"{p.end.astimezone(timezone.utc):%Y-%m-%d %H:%M} UTC)"
+            )
         if run.dst_note:
             line += f"  [{run.dst_note}]"
         click.echo(line)
@@ -136,7 +152,9 @@ def run(name: str, period_key: str, no_deliver: bool, connections: str | None) -
             f"period {period_key} is not available: periods of {name} run from {first} to {last}"
             " (set schedule.start for older ones)"
         )
-    instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
+    instance = (
+        DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
+    )
     selection = ["fetch_and_render", "persist"] if no_deliver else None
     result = report_job.execute_in_process(
         partition_key=period_key, instance=instance, op_selection=selection, raise_on_error=False
@@ -144,7 +162,10 @@ def run(name: str, period_key: str, no_deliver: bool, connections: str | None) -
     for event in result.all_events:
         if event.is_step_failure:
             error = event.step_failure_data.error
-            click.echo(f"{event.step_key} failed: {error.message.strip() if error else 'unknown error'}", err=True)
+            click.echo(
+                f"{event.step_key} failed: {error.message.strip() if error else 'unknown error'}",
+                err=True,
+            )
     if not result.success:
         raise click.ClickException(f"run {result.run_id} failed")
     stored = result.output_for_node("persist")

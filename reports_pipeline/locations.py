@@ -18,7 +18,7 @@ def connections_path() -> Path:
 
 
 def display_path(path: Path) -> str:
-    """A path as people should see it in messages: relative to the working directory if inside it."""
+    """A path as people see it in messages: relative to the working directory when inside it."""
     try:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
     except ValueError:

@@ -24,7 +24,9 @@ def _format_date(value: Any, fmt: str = "%Y-%m-%d") -> str:
 
 
 def _environment() -> SandboxedEnvironment:
-    env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+    env = SandboxedEnvironment(
+        undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True
+    )
     env.filters["date"] = _format_date
     return env
 
@@ -34,7 +36,7 @@ _ENV = _environment()
 
 @dataclass(frozen=True)
 class PeriodContext:
-    """The period a run covers, as templates see it: ``period.start``, ``period.end``, ``period.key``."""
+    """The period of a run as templates see it: ``period.start``, ``period.end``, ``period.key``."""
 
     start: datetime
     end: datetime

@@ -20,7 +20,10 @@ def postgres_url() -> Iterator[str]:
     """
     try:
         admin = psycopg2.connect(
-            host=POSTGRES_HOST, port=POSTGRES_PORT, user=POSTGRES_USER, dbname="postgres",
+            host=POSTGRES_HOST,
+            port=POSTGRES_PORT,
+            user=POSTGRES_USER,
+            dbname="postgres",
             connect_timeout=5,
         )
     except psycopg2.OperationalError as exc:

@@ -33,6 +33,10 @@ def write_report(folder: Path, report: dict | str, file_name: str | None = None)
 def write_connections(folder: Path, connections: dict | str) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "connections.yaml"
-    text = connections if isinstance(connections, str) else yaml.safe_dump(connections, sort_keys=False)
+    text = (
+        connections
+        if isinstance(connections, str)
+        else yaml.safe_dump(connections, sort_keys=False)
+    )
     path.write_text(text, encoding="utf-8")
     return path

@@ -66,7 +66,10 @@ def build_email_message(
         # and shows accented or CJK text as garbage.
         params = {"charset": "utf-8"} if maintype == "text" else {}
         message.add_attachment(
-            attachment.read_bytes(), maintype=maintype, subtype=subtype, filename=filename,
+            attachment.read_bytes(),
+            maintype=maintype,
+            subtype=subtype,
+            filename=filename,
             params=params,
         )
     return message

@@ -98,7 +98,11 @@ def build_report_job(
     def persist(context: OpExecutionContext, rendered: dict):
         storage = getattr(context.resources, STORAGE_RESOURCE_KEY)
         stored = storage.store(
-            Path(rendered["staged"]), spec.name, rendered["period"], spec.extension, rendered["rows"]
+            Path(rendered["staged"]),
+            spec.name,
+            rendered["period"],
+            spec.extension,
+            rendered["rows"],
         )
         yield Output(
             asdict(stored),
@@ -133,4 +137,3 @@ def build_report_job(
             deliver.alias(step_name)(stored)
 
     return report_job
-

@@ -30,6 +30,9 @@ CRON_PARTITION_FORMAT = "%Y-%m-%d-%H:%M"
 _CRON_WEEKDAY = {name: (index + 1) % 7 for index, name in enumerate(WEEKDAYS)}
 
 
+_KEY_PLACEHOLDERS = {"%Y": "YYYY", "%m": "MM", "%d": "DD", "%H": "HH", "%M": "MM"}
+
+
 @dataclass(frozen=True)
 class Period:
     """The interval one run covers: ``start`` inclusive, ``end`` exclusive, in the report's zone."""
@@ -115,7 +118,9 @@ def partitions_definition(
         )
     return TimeWindowPartitionsDefinition(
         cron_schedule=str(schedule.cron),
-        start=datetime.combine(first_period_day(schedule, today), datetime.min.time(), ZoneInfo(zone)),
+        start=datetime.combine(
+            first_period_day(schedule, today), datetime.min.time(), ZoneInfo(zone)
+        ),
         fmt=CRON_PARTITION_FORMAT,
         timezone=zone,
     )
@@ -138,8 +143,10 @@ def period_for_key(partitions_def: TimeWindowPartitionsDefinition, key: str) -> 
     try:
         window = partitions_def.time_window_for_partition_key(key)
     except Exception as exc:
+        shape = partitions_def.fmt
+        for directive, placeholder in _KEY_PLACEHOLDERS.items():
+            shape = shape.replace(directive, placeholder)
         raise ValueError(
-            f"'{key}' is not a period of this report; periods look like "
-            f"'{partitions_def.fmt.replace('%Y', 'YYYY').replace('%m', 'MM').replace('%d', 'DD').replace('%H', 'HH').replace('%M', 'MM')}'"
+            f"'{key}' is not a period of this report; periods look like '{shape}'"
         ) from exc
     return Period(key=key, start=window.start, end=window.end)

@@ -36,7 +36,8 @@ def build_report_schedule(spec: ReportSpec, report_job: JobDefinition) -> Schedu
         tick = context.scheduled_execution_time
         if not tick_runs(spec.schedule, tick):
             return SkipReason(
-                f"{tick:%Y-%m-%d} is not day {spec.schedule.on} of its month; the run is on that day"
+                f"{tick:%Y-%m-%d} is not day {spec.schedule.on} of its month;"
+                " the run is on that day"
             )
         period = period_closed_at(partitions_def, tick)
         if period is None:
@@ -48,8 +49,10 @@ def build_report_schedule(spec: ReportSpec, report_job: JobDefinition) -> Schedu
         return RunRequest(
             run_key=period.key,
             partition_key=period.key,
-            tags={"reports/period_start": period.start.isoformat(),
-                  "reports/period_end": period.end.isoformat()},
+            tags={
+                "reports/period_start": period.start.isoformat(),
+                "reports/period_end": period.end.isoformat(),
+            },
         )
 
     return report_schedule

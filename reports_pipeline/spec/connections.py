@@ -2,7 +2,7 @@
 
 import re
 from datetime import timedelta
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -27,7 +27,7 @@ class _Strict(BaseModel):
 
 class SqlConnection(_Strict):
     kind: Literal["sql"]
-    url: Union[str, EnvRef]
+    url: str | EnvRef
     pool: str | None = None
     max_concurrent: int = Field(4, ge=1)
 
@@ -66,7 +66,7 @@ class OutboxConnection(_Strict):
     from_address: str = Field("reports@localhost", alias="from")
 
 
-Connection = Union[SqlConnection, DemoWarehouseConnection, SmtpConnection, OutboxConnection]
+Connection = SqlConnection | DemoWarehouseConnection | SmtpConnection | OutboxConnection
 
 CONNECTION_KINDS: dict[str, type[BaseModel]] = {
     "sql": SqlConnection,

@@ -75,12 +75,14 @@ def _describe(error: dict, model: type[BaseModel]) -> str:
         listing = f"allowed here: {', '.join(allowed)}" if allowed else "remove it"
         return f"unknown field '{unknown}'; {hint}{listing}"
     if message.startswith("Value error, "):
-        return message[len("Value error, "):]
+        return message[len("Value error, ") :]
     if message.startswith("Assertion failed, "):
-        return message[len("Assertion failed, "):]
+        return message[len("Assertion failed, ") :]
     received = error.get("input")
     if kind in ("literal_error", "enum") or kind.endswith("_type") or kind.endswith("_parsing"):
-        shown = repr(received) if not isinstance(received, (dict, list)) else type(received).__name__
+        shown = (
+            repr(received) if not isinstance(received, (dict, list)) else type(received).__name__
+        )
         return f"{message[0].lower()}{message[1:]} (got {shown})"
     return message
 

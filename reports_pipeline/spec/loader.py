@@ -24,7 +24,12 @@ from reports_pipeline.spec.yaml_source import (
     YamlDocument,
     read_yaml_file,
 )
-from reports_pipeline.templating import PeriodContext, TemplateRenderError, render_template, template_context
+from reports_pipeline.templating import (
+    PeriodContext,
+    TemplateRenderError,
+    render_template,
+    template_context,
+)
 
 REPORT_SUFFIXES = (".yaml", ".yml")
 
@@ -89,33 +94,46 @@ def load_connections(path: Path | None) -> tuple[ConnectionsFile, list[SpecError
     data = document.data if document.data is not None else {}
     if not isinstance(data, dict):
         return ConnectionsFile().with_builtins(), [
-            SpecError(document.path, 1, "", "expected a mapping with connections:, storage:, policy:")
+            SpecError(
+                document.path, 1, "", "expected a mapping with connections:, storage:, policy:"
+            )
         ]
     errors: list[SpecError] = []
     raw_connections = data.get("connections") or {}
     parsed: dict[str, BaseModel] = {}
     if not isinstance(raw_connections, dict):
         errors.append(
-            SpecError(document.path, document.line_of(("connections",)), "connections",
-                      "expected a mapping of connection name to settings")
+            SpecError(
+                document.path,
+                document.line_of(("connections",)),
+                "connections",
+                "expected a mapping of connection name to settings",
+            )
         )
         raw_connections = {}
     for name, settings in raw_connections.items():
         location: Location = ("connections", str(name))
         if not CONNECTION_NAME.match(str(name)):
             errors.append(
-                SpecError(document.path, document.line_of(location), field_path(location),
-                          f"connection name '{name}' must be lower case letters, digits and _,"
-                          " starting with a letter (it becomes a Dagster resource key)")
+                SpecError(
+                    document.path,
+                    document.line_of(location),
+                    field_path(location),
+                    f"connection name '{name}' must be lower case letters, digits and _,"
+                    " starting with a letter (it becomes a Dagster resource key)",
+                )
             )
             continue
         kind = settings.get("kind") if isinstance(settings, dict) else None
         model = CONNECTION_KINDS.get(kind)
         if model is None:
             errors.append(
-                SpecError(document.path, document.line_of(location + ("kind",)),
-                          field_path(location + ("kind",)),
-                          f"unknown connection kind {kind!r}; use one of {', '.join(CONNECTION_KINDS)}")
+                SpecError(
+                    document.path,
+                    document.line_of(location + ("kind",)),
+                    field_path(location + ("kind",)),
+                    f"unknown connection kind {kind!r}; use one of {', '.join(CONNECTION_KINDS)}",
+                )
             )
             continue
         try:
@@ -178,42 +196,64 @@ def check_report(
     errors: list[SpecError] = []
 
     def error(location: Location, message: str) -> None:
-        errors.append(SpecError(document.path, document.line_of(location), field_path(location), message))
+        errors.append(
+            SpecError(document.path, document.line_of(location), field_path(location), message)
+        )
 
     def check_connection(location: Location, name: str, kinds: tuple[str, ...], what: str) -> None:
         settings = connections.connections.get(name)
         if settings is None:
             known = [n for n, c in connections.connections.items() if c.kind in kinds]
-            error(location, f"unknown connection '{name}'; {what} connections in connections.yaml: "
-                            f"{', '.join(sorted(known)) or 'none'}")
+            error(
+                location,
+                f"unknown connection '{name}'; {what} connections in connections.yaml: "
+                f"{', '.join(sorted(known)) or 'none'}",
+            )
         elif settings.kind not in kinds:
-            error(location, f"connection '{name}' is kind {settings.kind}; {what} needs kind "
-                            f"{' or '.join(kinds)}")
+            error(
+                location,
+                f"connection '{name}' is kind {settings.kind}; {what} needs kind "
+                f"{' or '.join(kinds)}",
+            )
         elif spec.team and spec.team in connections.policy.teams:
             allowed = connections.policy.teams[spec.team].connections
             if allowed is not None and name not in allowed and name != DEMO_WAREHOUSE:
-                error(location, f"team '{spec.team}' may use only {', '.join(allowed)}; "
-                                f"ask for '{name}' to be added in connections.yaml policy.teams")
+                error(
+                    location,
+                    f"team '{spec.team}' may use only {', '.join(allowed)}; "
+                    f"ask for '{name}' to be added in connections.yaml policy.teams",
+                )
 
-    check_connection(("source", "connection"), spec.source.connection or DEMO_WAREHOUSE,
-                     SQL_KINDS, "a source")
+    check_connection(
+        ("source", "connection"), spec.source.connection or DEMO_WAREHOUSE, SQL_KINDS, "a source"
+    )
     policy = connections.policy
     sample = _sample_context(spec)
     for index, target in enumerate(spec.deliver):
         base: Location = ("deliver", index, target.channel)
         email = target.settings
-        check_connection(base + ("connection",), connections.mail_connection_for(email.connection),
-                         MAIL_KINDS, "e-mail")
+        check_connection(
+            base + ("connection",),
+            connections.mail_connection_for(email.connection),
+            MAIL_KINDS,
+            "e-mail",
+        )
         if len(email.recipients) > policy.max_recipients:
-            error(base + ("to",), f"{len(email.recipients)} recipients; the policy allows at most "
-                                  f"{policy.max_recipients} per target")
+            error(
+                base + ("to",),
+                f"{len(email.recipients)} recipients; the policy allows at most "
+                f"{policy.max_recipients} per target",
+            )
         if policy.allowed_recipient_domains:
             for key in ("to", "cc", "bcc"):
                 for i, address in enumerate(getattr(email, key)):
                     domain = address.rsplit("@", 1)[-1].lower()
                     if domain not in [d.lower() for d in policy.allowed_recipient_domains]:
-                        error(base + (key, i), f"{address}: domain {domain} is not allowed; allowed: "
-                                               f"{', '.join(policy.allowed_recipient_domains)}")
+                        error(
+                            base + (key, i),
+                            f"{address}: domain {domain} is not allowed; allowed: "
+                            f"{', '.join(policy.allowed_recipient_domains)}",
+                        )
         templates: list[tuple[str, str]] = [("subject", email.subject)]
         if email.body is not None:
             templates.append(("body", email.body))
@@ -221,17 +261,26 @@ def check_report(
             template_path = (path.parent / email.body_template).resolve()
             root = path.parent.resolve()
             if root not in template_path.parents:
-                error(base + ("body_template",), "body_template must be a file inside the report's folder")
+                error(
+                    base + ("body_template",),
+                    "body_template must be a file inside the report's folder",
+                )
             elif not template_path.is_file():
-                error(base + ("body_template",), f"no file '{email.body_template}' next to this report")
+                error(
+                    base + ("body_template",),
+                    f"no file '{email.body_template}' next to this report",
+                )
             else:
                 templates.append(("body_template", template_path.read_text(encoding="utf-8")))
         for key, source in templates:
             try:
                 render_template(source, sample)
             except TemplateRenderError as exc:
-                error(base + (key,), f"template error: {exc}; templates may use name, title, owner, "
-                                     "period.start, period.end, period.key, rows, ext, format, run_id, params")
+                error(
+                    base + (key,),
+                    f"template error: {exc}; templates may use name, title, owner, "
+                    "period.start, period.end, period.key, rows, ext, format, run_id, params",
+                )
     return errors
 
 
@@ -261,14 +310,20 @@ def load_project(paths: list[Path], connections_file: Path | None) -> ReportProj
         if spec.name in first_by_name:
             first = first_by_name[spec.name]
             problems.append(
-                SpecError(document.path, document.line_of(("name",)), "name",
-                          f"duplicate report name '{spec.name}' (also in {first.shown_as}); "
-                          "names must be unique, rename one of them")
+                SpecError(
+                    document.path,
+                    document.line_of(("name",)),
+                    "name",
+                    f"duplicate report name '{spec.name}' (also in {first.shown_as}); "
+                    "names must be unique, rename one of them",
+                )
             )
         if problems:
             project.errors.extend(problems)
             continue
-        loaded = LoadedReport(spec=with_policy_defaults(spec, connections), path=path, document=document)
+        loaded = LoadedReport(
+            spec=with_policy_defaults(spec, connections), path=path, document=document
+        )
         first_by_name[spec.name] = loaded
         project.reports.append(loaded)
     return project

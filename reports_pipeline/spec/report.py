@@ -72,7 +72,7 @@ def _parse_clock(value: Any) -> time:
     text = str(value).strip()
     match = re.match(r"^(\d{1,2}):(\d{2})$", text)
     if not match or int(match.group(1)) > 23 or int(match.group(2)) > 59:
-        raise ValueError(f"'{value}' is not a time of day; write it as \"HH:MM\", e.g. \"09:00\"")
+        raise ValueError(f'\'{value}\' is not a time of day; write it as "HH:MM", e.g. "09:00"')
     return time(int(match.group(1)), int(match.group(2)))
 
 
@@ -127,7 +127,7 @@ class Schedule(_Strict):
         every = self.every
         if every == "cron":
             if not self.cron:
-                raise ValueError("every: cron needs cron: with five fields, e.g. \"0 9 * * 1-5\"")
+                raise ValueError('every: cron needs cron: with five fields, e.g. "0 9 * * 1-5"')
             if self.at is not None or self.on is not None:
                 raise ValueError("every: cron takes its time from cron:; remove at: and on:")
             _check_cron(self.cron)
@@ -142,13 +142,11 @@ class Schedule(_Strict):
             if self.on is None:
                 object.__setattr__(self, "on", 1)
             if self.on != "last" and not (isinstance(self.on, int) and 1 <= self.on <= 31):
-                raise ValueError(f"every: {every} needs on: a day 1..31 or \"last\", not {self.on!r}")
+                raise ValueError(f'every: {every} needs on: a day 1..31 or "last", not {self.on!r}')
         elif every in ("hour", "day") and self.on is not None:
             raise ValueError(f"on: is not used with every: {every}; remove it")
         if every == "hour" and self.at is not None and self.at.hour != 0:
-            raise ValueError(
-                "every: hour takes the minute past the hour as \"00:MM\" (e.g. \"00:15\")"
-            )
+            raise ValueError('every: hour takes the minute past the hour as "00:MM" (e.g. "00:15")')
         return self
 
     @property
@@ -162,7 +160,7 @@ def _check_cron(expression: str) -> None:
     if len(expression.split()) != 5 or not is_valid_cron_string(expression):
         raise ValueError(
             f"'{expression}' is not a valid 5-field cron expression"
-            " (minute hour day-of-month month day-of-week), e.g. \"0 9 * * 1-5\""
+            ' (minute hour day-of-month month day-of-week), e.g. "0 9 * * 1-5"'
         )
 
 
@@ -277,7 +275,9 @@ class ReportSpec(_Strict):
     def _tag_keys(cls, value: dict):
         for key in value:
             if not re.match(r"^[A-Za-z0-9_.\-/]+$", key) or key.startswith("dagster"):
-                raise ValueError(f"tag key '{key}' must be letters, digits, _ . - / and not dagster*")
+                raise ValueError(
+                    f"tag key '{key}' must be letters, digits, _ . - / and not dagster*"
+                )
         return value
 
     @property

@@ -1,8 +1,7 @@
-"""Values in YAML that may come from the environment: ``{env: VAR}`` or ``{env: VAR, default: x}``."""
+"""YAML values that may come from the environment: ``{env: VAR}``, ``{env: VAR, default: x}``."""
 
 import os
 import re
-from typing import Union
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
@@ -28,7 +27,7 @@ class EnvRef(BaseModel):
 Secret = EnvRef
 """A value that must come from the environment (passwords, tokens, URLs with credentials)."""
 
-Setting = Union[str, EnvRef]
+Setting = str | EnvRef
 """A plain value, or one taken from the environment."""
 
 

@@ -1,9 +1,9 @@
 """YAML parsing that remembers where every value came from, so errors can name a line."""
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-import re
 
 import yaml
 
@@ -60,8 +60,11 @@ class _UniqueKeyLoader(yaml.SafeLoader):
     """
 
     yaml_implicit_resolvers = {
-        first: [(tag, regexp) for tag, regexp in resolvers if tag not in (
-            "tag:yaml.org,2002:bool", "tag:yaml.org,2002:int")]
+        first: [
+            (tag, regexp)
+            for tag, regexp in resolvers
+            if tag not in ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:int")
+        ]
         for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
     }
 
@@ -89,9 +92,7 @@ _UniqueKeyLoader.add_implicit_resolver(
     re.compile(r"^(?:[-+]?[0-9][0-9_]*|0x[0-9a-fA-F_]+|0o[0-7_]+)$"),
     list("-+0123456789"),
 )
-_UniqueKeyLoader.add_constructor(
-    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping
-)
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
 def _record_lines(node: yaml.Node, location: Location, lines: dict[Location, int]) -> None:
@@ -134,7 +135,9 @@ def read_yaml_file(path: Path, shown_as: str | None = None) -> YamlDocument:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
-        raise SpecFileError([SpecError(name, 1, "", "file is not UTF-8 text; save it as UTF-8")])
+        raise SpecFileError(
+            [SpecError(name, 1, "", "file is not UTF-8 text; save it as UTF-8")]
+        ) from None
     except OSError as exc:
-        raise SpecFileError([SpecError(name, 0, "", f"cannot read file: {exc.strerror}")])
+        raise SpecFileError([SpecError(name, 0, "", f"cannot read file: {exc.strerror}")]) from None
     return parse_yaml_text(text, name)

@@ -21,10 +21,26 @@ AUDIT_EVENTS = 40_000
 USAGE_SHARE = 0.95  # of account x feature pairs active on a day: 1,095 days x 48 pairs ≈ 50,000
 
 CUSTOMERS = (
-    "Acme Corp", "Globex", "Initech", "Umbrella Ltd", "Stark Industries", "Wayne Enterprises",
-    "Müller GmbH", "Café Lumière", "東京商事", "Société Générale d'Édition", "Øresund Logistik",
-    "Ñandú Textiles", "Zürich Précision AG", "Kraków Software", "São Paulo Comércio",
-    "北京科技有限公司", "Łódź Metal", "Tyrell Corp", "Cyberdyne Systems", "Soylent Foods",
+    "Acme Corp",
+    "Globex",
+    "Initech",
+    "Umbrella Ltd",
+    "Stark Industries",
+    "Wayne Enterprises",
+    "Müller GmbH",
+    "Café Lumière",
+    "東京商事",
+    "Société Générale d'Édition",
+    "Øresund Logistik",
+    "Ñandú Textiles",
+    "Zürich Précision AG",
+    "Kraków Software",
+    "São Paulo Comércio",
+    "北京科技有限公司",
+    "Łódź Metal",
+    "Tyrell Corp",
+    "Cyberdyne Systems",
+    "Soylent Foods",
 )
 REGIONS = {"EMEA": "EUR", "North America": "USD", "APAC": "JPY", "LATAM": "BRL", "UK": "GBP"}
 STATUSES = ("paid", "open", "void")

@@ -24,32 +24,57 @@ QUERY = (
 )
 
 
-def make_project(tmp_path, smtp_server, warehouse_url="sqlite", report_changes=None,
-                 mail_extra=None, warehouse_env=None):
+def make_project(
+    tmp_path,
+    smtp_server,
+    warehouse_url="sqlite",
+    report_changes=None,
+    mail_extra=None,
+    warehouse_env=None,
+):
     url = create_sqlite_warehouse(tmp_path / "wh.sqlite") if warehouse_url == "sqlite" else None
     warehouse = {"kind": "sql", "url": {"env": warehouse_env} if warehouse_env else url}
     connections = {
         "connections": {
             "warehouse": warehouse,
-            "mail": {"kind": "smtp", "host": smtp_server.host, "port": smtp_server.port,
-                     "from": "reports@example.com", "timeout": 10, **(mail_extra or {})},
+            "mail": {
+                "kind": "smtp",
+                "host": smtp_server.host,
+                "port": smtp_server.port,
+                "from": "reports@example.com",
+                "timeout": 10,
+                **(mail_extra or {}),
+            },
         },
         "storage": {"path": str(tmp_path / "files")},
     }
-    report = report_dict(**{
-        "name": "invoices_daily",
-        "title": "Invoices",
-        "source": {"connection": "warehouse", "sql": QUERY},
-        "schedule": {"every": "day", "at": "09:00", "timezone": "America/New_York",
-                     "start": "2026-01-01"},
-        "deliver": [{"email": {
-            "to": ["cfo@example.com"], "cc": ["team@example.com"], "bcc": ["audit@example.com"],
-            "subject": "{{ title }} for {{ period.start | date }}: {{ rows }} rows",
-            "body": "Period {{ period.key }} of {{ name }} ({{ format }}), run {{ run_id }}.",
-        }}],
-        "retry": {"attempts": 2, "delay": "0.1s"},
-        **(report_changes or {}),
-    })
+    report = report_dict(
+        **{
+            "name": "invoices_daily",
+            "title": "Invoices",
+            "source": {"connection": "warehouse", "sql": QUERY},
+            "schedule": {
+                "every": "day",
+                "at": "09:00",
+                "timezone": "America/New_York",
+                "start": "2026-01-01",
+            },
+            "deliver": [
+                {
+                    "email": {
+                        "to": ["cfo@example.com"],
+                        "cc": ["team@example.com"],
+                        "bcc": ["audit@example.com"],
+                        "subject": "{{ title }} for {{ period.start | date }}: {{ rows }} rows",
+                        "body": "Period {{ period.key }} of {{ name }} ({{ format }}), "
+                        "run {{ run_id }}.",
+                    }
+                }
+            ],
+            "retry": {"attempts": 2, "delay": "0.1s"},
+            **(report_changes or {}),
+        }
+    )
     write_report(tmp_path / "reports", report)
     write_connections(tmp_path, connections)
     return build_definitions([tmp_path / "reports"], tmp_path / "connections.yaml")
@@ -84,7 +109,9 @@ def test_run_emails_the_period_to_to_cc_and_bcc(tmp_path, smtp_server):
     assert f"Period 2026-11-02 of invoices_daily (csv), run {result.run_id}." in body
     name, content = attachment_of(message)
     assert name == "invoices_daily_2026-11-02.csv"
-    rows = list(csv.DictReader(io.StringIO(content if isinstance(content, str) else content.decode())))
+    rows = list(
+        csv.DictReader(io.StringIO(content if isinstance(content, str) else content.decode()))
+    )
     assert [int(r["id"]) for r in rows] == NOV_2_NEW_YORK_IDS
     assert rows[2]["customer"] == "東京商事"
     assert float(rows[0]["amount"]) == 1200.5
@@ -94,11 +121,17 @@ def test_persist_records_rows_bytes_path_and_sha256(tmp_path, smtp_server):
     import hashlib
 
     result = run_period(make_project(tmp_path, smtp_server))
-    (output,) = [e for e in result.all_events
-                 if e.event_type == DagsterEventType.STEP_OUTPUT and e.step_key == "persist"]
+    (output,) = [
+        e
+        for e in result.all_events
+        if e.event_type == DagsterEventType.STEP_OUTPUT and e.step_key == "persist"
+    ]
     metadata = output.step_output_data.metadata
     path = Path(metadata["path"].value)
-    assert path == tmp_path / "files" / "invoices_daily" / "2026-11-02" / "invoices_daily_2026-11-02.csv"
+    assert (
+        path
+        == tmp_path / "files" / "invoices_daily" / "2026-11-02" / "invoices_daily_2026-11-02.csv"
+    )
     assert metadata["rows"].value == 3
     assert metadata["bytes"].value == path.stat().st_size
     assert metadata["sha256"].value == hashlib.sha256(path.read_bytes()).hexdigest()
@@ -160,8 +193,13 @@ def test_failing_check_stops_delivery(tmp_path, smtp_server):
 
 
 def test_bad_sql_fails_with_the_database_message(tmp_path, smtp_server):
-    defs = make_project(tmp_path, smtp_server, report_changes={
-        "source": {"connection": "warehouse", "sql": "select * from no_such_table"}})
+    defs = make_project(
+        tmp_path,
+        smtp_server,
+        report_changes={
+            "source": {"connection": "warehouse", "sql": "select * from no_such_table"}
+        },
+    )
     result = run_period(defs)
     assert not result.success
     (failure,) = [e for e in result.all_events if e.event_type == DagsterEventType.STEP_FAILURE]
@@ -175,9 +213,16 @@ def test_smtp_password_from_environment_never_appears_in_events_or_config(tmp_pa
     secret = "s3cr3t-Pa55word-xyz"
     monkeypatch.setenv("TEST_SMTP_PASSWORD", secret)
     with SmtpTestServer(starttls=True, auth=("reports", secret)) as server:
-        defs = make_project(tmp_path, server, mail_extra={
-            "starttls": True, "username": "reports", "password": {"env": "TEST_SMTP_PASSWORD"},
-            "ca_file": server.ca_file})
+        defs = make_project(
+            tmp_path,
+            server,
+            mail_extra={
+                "starttls": True,
+                "username": "reports",
+                "password": {"env": "TEST_SMTP_PASSWORD"},
+                "ca_file": server.ca_file,
+            },
+        )
         instance = DagsterInstance.ephemeral()
         result = run_period(defs, instance=instance)
         assert result.success
@@ -187,8 +232,9 @@ def test_smtp_password_from_environment_never_appears_in_events_or_config(tmp_pa
     assert secret not in yaml.safe_dump(run.run_config)
     logs = instance.all_logs(result.run_id)
     assert logs, "expected events"
-    assert not any(secret in (record.message or "") or secret in str(record.dagster_event)
-                   for record in logs)
+    assert not any(
+        secret in (record.message or "") or secret in str(record.dagster_event) for record in logs
+    )
 
 
 def test_wrong_smtp_password_error_names_the_user_not_the_password(tmp_path, monkeypatch):
@@ -196,9 +242,16 @@ def test_wrong_smtp_password_error_names_the_user_not_the_password(tmp_path, mon
 
     monkeypatch.setenv("TEST_SMTP_PASSWORD", "wrong-password-123")
     with SmtpTestServer(starttls=True, auth=("reports", "right")) as server:
-        defs = make_project(tmp_path, server, mail_extra={
-            "starttls": True, "username": "reports", "password": {"env": "TEST_SMTP_PASSWORD"},
-            "ca_file": server.ca_file})
+        defs = make_project(
+            tmp_path,
+            server,
+            mail_extra={
+                "starttls": True,
+                "username": "reports",
+                "password": {"env": "TEST_SMTP_PASSWORD"},
+                "ca_file": server.ca_file,
+            },
+        )
         result = run_period(defs)
     assert not result.success
     (failure,) = [e for e in result.all_events if e.event_type == DagsterEventType.STEP_FAILURE]
@@ -207,16 +260,25 @@ def test_wrong_smtp_password_error_names_the_user_not_the_password(tmp_path, mon
     assert "wrong-password-123" not in message
 
 
-def test_postgres_warehouse_with_postgres_instance_storage(tmp_path, smtp_server, postgres_url,
-                                                            monkeypatch):
+def test_postgres_warehouse_with_postgres_instance_storage(
+    tmp_path, smtp_server, postgres_url, monkeypatch
+):
     create_postgres_warehouse(postgres_url)
     monkeypatch.setenv("TEST_WAREHOUSE_URL", postgres_url)
-    defs = make_project(tmp_path, smtp_server, warehouse_url=None, warehouse_env="TEST_WAREHOUSE_URL")
+    defs = make_project(
+        tmp_path, smtp_server, warehouse_url=None, warehouse_env="TEST_WAREHOUSE_URL"
+    )
     home = tmp_path / "dagster_home"
     home.mkdir()
     instance_url = postgres_url.replace("postgresql://", "postgresql+psycopg2://")
-    (home / "dagster.yaml").write_text(yaml.safe_dump(
-        {"storage": {"postgres": {"postgres_url": instance_url}}, "telemetry": {"enabled": False}}))
+    (home / "dagster.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "storage": {"postgres": {"postgres_url": instance_url}},
+                "telemetry": {"enabled": False},
+            }
+        )
+    )
     with DagsterInstance.from_config(str(home)) as instance:
         assert type(instance.run_storage).__name__ == "PostgresRunStorage"
         result = run_period(defs, instance=instance)
@@ -224,9 +286,13 @@ def test_postgres_warehouse_with_postgres_instance_storage(tmp_path, smtp_server
         stored_run = instance.get_run_by_id(result.run_id)
         assert stored_run.is_success
         assert stored_run.tags["dagster/partition"] == "2026-11-02"
-        outputs = [r for r in instance.all_logs(result.run_id)
-                   if r.dagster_event and r.dagster_event.event_type == DagsterEventType.STEP_OUTPUT
-                   and r.dagster_event.step_key == "persist"]
+        outputs = [
+            r
+            for r in instance.all_logs(result.run_id)
+            if r.dagster_event
+            and r.dagster_event.event_type == DagsterEventType.STEP_OUTPUT
+            and r.dagster_event.step_key == "persist"
+        ]
         assert outputs[0].dagster_event.step_output_data.metadata["rows"].value == 3
     (message,) = smtp_server.wait_for_messages(1)
     _, content = attachment_of(message)

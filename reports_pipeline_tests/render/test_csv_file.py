@@ -94,9 +94,7 @@ def test_batches_with_differing_schemas_share_one_header(tmp_path):
     rows = render_csv(iter([first, later]), tmp_path / "out.csv", CsvOptions())
 
     assert rows == 3
-    assert _read(tmp_path / "out.csv") == [
-        ["id", "note"], ["1", ""], ["2", ""], ["3", "typed now"]
-    ]
+    assert _read(tmp_path / "out.csv") == [["id", "note"], ["1", ""], ["2", ""], ["3", "typed now"]]
 
 
 def test_unicode_text_survives_as_utf8(tmp_path):

@@ -92,7 +92,9 @@ def test_unicode_survives_and_control_characters_are_dropped(tmp_path):
     render_xlsx([_batch(customer=names)], tmp_path / "out.xlsx", XlsxOptions())
 
     assert [row[0] for row in _values(tmp_path / "out.xlsx")[1:]] == [
-        "Müller GmbH", "東京商事 🚀", "bell here"
+        "Müller GmbH",
+        "東京商事 🚀",
+        "bell here",
     ]
 
 

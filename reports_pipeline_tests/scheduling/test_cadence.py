@@ -61,13 +61,17 @@ def test_default_start_is_thirty_days_back_aligned_to_the_period():
 
 
 def test_period_for_key_rejects_a_key_of_the_wrong_shape():
-    partitions = partitions_definition(Schedule(every="day", start=date(2026, 1, 1), timezone="UTC"))
+    partitions = partitions_definition(
+        Schedule(every="day", start=date(2026, 1, 1), timezone="UTC")
+    )
     with pytest.raises(ValueError, match="YYYY-MM-DD"):
         period_for_key(partitions, "2026-13-45")
 
 
 def test_daily_period_is_midnight_to_midnight_in_the_report_zone():
-    schedule = Schedule(every="day", at="09:00", timezone="America/New_York", start=date(2026, 1, 1))
+    schedule = Schedule(
+        every="day", at="09:00", timezone="America/New_York", start=date(2026, 1, 1)
+    )
     period = period_closed_at(partitions_definition(schedule), datetime(2026, 11, 3, 9, tzinfo=NY))
     assert period.key == "2026-11-02"
     assert period.start == datetime(2026, 11, 2, tzinfo=NY)
@@ -75,7 +79,9 @@ def test_daily_period_is_midnight_to_midnight_in_the_report_zone():
 
 
 def test_spring_forward_day_is_23_hours_and_fall_back_day_25():
-    schedule = Schedule(every="day", at="09:00", timezone="America/New_York", start=date(2026, 1, 1))
+    schedule = Schedule(
+        every="day", at="09:00", timezone="America/New_York", start=date(2026, 1, 1)
+    )
     partitions = partitions_definition(schedule)
     spring = period_for_key(partitions, "2026-03-08")
     fall = period_for_key(partitions, "2026-11-01")

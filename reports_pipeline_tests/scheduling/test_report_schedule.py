@@ -18,7 +18,7 @@ BERLIN = ZoneInfo("Europe/Berlin")
 def evaluate(tmp_path, schedule: dict, tick: datetime):
     write_report(tmp_path / "reports", report_dict(schedule={"start": "2026-01-01", **schedule}))
     defs = build_definitions([tmp_path / "reports"], tmp_path / "no-connections.yaml")
-    schedule_def = defs.get_schedule_def("test_report_schedule")
+    schedule_def = defs.resolve_schedule_def("test_report_schedule")
     context = build_schedule_context(
         scheduled_execution_time=tick, repository_def=defs.get_repository_def()
     )
@@ -40,39 +40,79 @@ def window(tmp_path, request: RunRequest, defs_schedule: dict):
 
 CASES = [
     # schedule, tick, partition key, period start, period end
-    ({"every": "day", "at": "09:00", "timezone": "America/New_York"},
-     datetime(2026, 11, 3, 9, tzinfo=NY), "2026-11-02",
-     datetime(2026, 11, 2, tzinfo=NY), datetime(2026, 11, 3, tzinfo=NY)),
-    ({"every": "week", "on": "monday", "at": "09:00", "timezone": "America/New_York"},
-     datetime(2026, 11, 2, 9, tzinfo=NY), "2026-10-26",
-     datetime(2026, 10, 26, tzinfo=NY), datetime(2026, 11, 2, tzinfo=NY)),
-    ({"every": "week", "on": "friday", "at": "17:00", "timezone": "Europe/Berlin"},
-     datetime(2026, 11, 6, 17, tzinfo=BERLIN), "2026-10-30",
-     datetime(2026, 10, 30, tzinfo=BERLIN), datetime(2026, 11, 6, tzinfo=BERLIN)),
-    ({"every": "month", "on": 3, "at": "06:00", "timezone": "Europe/Berlin"},
-     datetime(2026, 12, 3, 6, tzinfo=BERLIN), "2026-11-01",
-     datetime(2026, 11, 1, tzinfo=BERLIN), datetime(2026, 12, 1, tzinfo=BERLIN)),
-    ({"every": "quarter", "on": 1, "at": "07:00", "timezone": "America/New_York"},
-     datetime(2026, 10, 1, 7, tzinfo=NY), "2026-07-01",
-     datetime(2026, 7, 1, tzinfo=NY), datetime(2026, 10, 1, tzinfo=NY)),
-    ({"every": "hour", "at": "00:15", "timezone": "America/New_York"},
-     datetime(2026, 6, 10, 10, 15, tzinfo=NY), "2026-06-10-09:00",
-     datetime(2026, 6, 10, 9, tzinfo=NY), datetime(2026, 6, 10, 10, tzinfo=NY)),
-    ({"every": "cron", "cron": "0 9 * * 1-5", "timezone": "America/New_York"},
-     datetime(2026, 11, 2, 9, tzinfo=NY), "2026-10-30-09:00",
-     datetime(2026, 10, 30, 9, tzinfo=NY), datetime(2026, 11, 2, 9, tzinfo=NY)),
+    (
+        {"every": "day", "at": "09:00", "timezone": "America/New_York"},
+        datetime(2026, 11, 3, 9, tzinfo=NY),
+        "2026-11-02",
+        datetime(2026, 11, 2, tzinfo=NY),
+        datetime(2026, 11, 3, tzinfo=NY),
+    ),
+    (
+        {"every": "week", "on": "monday", "at": "09:00", "timezone": "America/New_York"},
+        datetime(2026, 11, 2, 9, tzinfo=NY),
+        "2026-10-26",
+        datetime(2026, 10, 26, tzinfo=NY),
+        datetime(2026, 11, 2, tzinfo=NY),
+    ),
+    (
+        {"every": "week", "on": "friday", "at": "17:00", "timezone": "Europe/Berlin"},
+        datetime(2026, 11, 6, 17, tzinfo=BERLIN),
+        "2026-10-30",
+        datetime(2026, 10, 30, tzinfo=BERLIN),
+        datetime(2026, 11, 6, tzinfo=BERLIN),
+    ),
+    (
+        {"every": "month", "on": 3, "at": "06:00", "timezone": "Europe/Berlin"},
+        datetime(2026, 12, 3, 6, tzinfo=BERLIN),
+        "2026-11-01",
+        datetime(2026, 11, 1, tzinfo=BERLIN),
+        datetime(2026, 12, 1, tzinfo=BERLIN),
+    ),
+    (
+        {"every": "quarter", "on": 1, "at": "07:00", "timezone": "America/New_York"},
+        datetime(2026, 10, 1, 7, tzinfo=NY),
+        "2026-07-01",
+        datetime(2026, 7, 1, tzinfo=NY),
+        datetime(2026, 10, 1, tzinfo=NY),
+    ),
+    (
+        {"every": "hour", "at": "00:15", "timezone": "America/New_York"},
+        datetime(2026, 6, 10, 10, 15, tzinfo=NY),
+        "2026-06-10-09:00",
+        datetime(2026, 6, 10, 9, tzinfo=NY),
+        datetime(2026, 6, 10, 10, tzinfo=NY),
+    ),
+    (
+        {"every": "cron", "cron": "0 9 * * 1-5", "timezone": "America/New_York"},
+        datetime(2026, 11, 2, 9, tzinfo=NY),
+        "2026-10-30-09:00",
+        datetime(2026, 10, 30, 9, tzinfo=NY),
+        datetime(2026, 11, 2, 9, tzinfo=NY),
+    ),
     # Spring forward in New York: 2026-03-08 has 23 hours.
-    ({"every": "day", "at": "09:00", "timezone": "America/New_York"},
-     datetime(2026, 3, 9, 9, tzinfo=NY), "2026-03-08",
-     datetime(2026, 3, 8, tzinfo=NY), datetime(2026, 3, 9, tzinfo=NY)),
+    (
+        {"every": "day", "at": "09:00", "timezone": "America/New_York"},
+        datetime(2026, 3, 9, 9, tzinfo=NY),
+        "2026-03-08",
+        datetime(2026, 3, 8, tzinfo=NY),
+        datetime(2026, 3, 9, tzinfo=NY),
+    ),
     # Fall back in New York: 2026-11-01 has 25 hours.
-    ({"every": "day", "at": "09:00", "timezone": "America/New_York"},
-     datetime(2026, 11, 2, 9, tzinfo=NY), "2026-11-01",
-     datetime(2026, 11, 1, tzinfo=NY), datetime(2026, 11, 2, tzinfo=NY)),
+    (
+        {"every": "day", "at": "09:00", "timezone": "America/New_York"},
+        datetime(2026, 11, 2, 9, tzinfo=NY),
+        "2026-11-01",
+        datetime(2026, 11, 1, tzinfo=NY),
+        datetime(2026, 11, 2, tzinfo=NY),
+    ),
     # Berlin changes clocks on other dates (2026-03-29, 2026-10-25).
-    ({"every": "day", "at": "06:00", "timezone": "Europe/Berlin"},
-     datetime(2026, 3, 30, 6, tzinfo=BERLIN), "2026-03-29",
-     datetime(2026, 3, 29, tzinfo=BERLIN), datetime(2026, 3, 30, tzinfo=BERLIN)),
+    (
+        {"every": "day", "at": "06:00", "timezone": "Europe/Berlin"},
+        datetime(2026, 3, 30, 6, tzinfo=BERLIN),
+        "2026-03-29",
+        datetime(2026, 3, 29, tzinfo=BERLIN),
+        datetime(2026, 3, 30, tzinfo=BERLIN),
+    ),
 ]
 
 
@@ -99,8 +139,9 @@ def test_month_last_skips_candidate_days_that_are_not_the_last(tmp_path):
 
 
 def test_tick_before_the_first_period_is_skipped_with_a_reason(tmp_path):
-    skipped = evaluate(tmp_path, {"every": "day", "timezone": "UTC"},
-                       datetime(2026, 1, 1, 0, tzinfo=timezone.utc))
+    skipped = evaluate(
+        tmp_path, {"every": "day", "timezone": "UTC"}, datetime(2026, 1, 1, 0, tzinfo=timezone.utc)
+    )
     assert isinstance(skipped, SkipReason)
     assert "no period has closed yet" in skipped.skip_message
 
@@ -115,7 +156,11 @@ def test_spring_forward_run_time_that_does_not_exist_moves_like_dagster(tmp_path
     schedule = {"every": "day", "at": "02:30", "timezone": "America/New_York"}
     start = datetime(2026, 3, 6, 12, tzinfo=NY)
     ticks = _daemon_ticks("30 2 * * *", "America/New_York", start, 3)
-    assert [t.strftime("%m-%d %H:%M") for t in ticks] == ["03-07 02:30", "03-08 03:00", "03-09 02:30"]
+    assert [t.strftime("%m-%d %H:%M") for t in ticks] == [
+        "03-07 02:30",
+        "03-08 03:00",
+        "03-09 02:30",
+    ]
     request = evaluate(tmp_path, schedule, ticks[1])
     assert request.partition_key == "2026-03-07"
     from reports_pipeline.spec.report import Schedule
@@ -153,4 +198,4 @@ def test_preview_agrees_with_schedule_evaluation(tmp_path, schedule):
     for run in runs:
         request = evaluate(tmp_path, schedule, run.tick)
         assert request.partition_key == run.period.key
-    assert all(b.tick - a.tick > timedelta(0) for a, b in zip(runs, runs[1:]))
+    assert all(b.tick - a.tick > timedelta(0) for a, b in zip(runs, runs[1:], strict=False))

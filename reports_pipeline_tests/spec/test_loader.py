@@ -9,7 +9,9 @@ from reports_pipeline_tests.report_files import report_dict, write_connections, 
 
 
 def load_errors(tmp_path: Path, report, connections=None) -> list[str]:
-    write_report(tmp_path / "reports", report, "test_report.yaml" if isinstance(report, dict) else None)
+    write_report(
+        tmp_path / "reports", report, "test_report.yaml" if isinstance(report, dict) else None
+    )
     conn_file = write_connections(tmp_path, connections) if connections is not None else None
     project = load_project([tmp_path / "reports"], conn_file)
     return [str(error) for error in project.errors]
@@ -53,21 +55,53 @@ def test_unknown_field_names_line_and_suggests_the_right_one(tmp_path):
         ({"owner": "not-an-address"}, "owner", "not a valid email address"),
         ({"format": "docx"}, "format", "'csv' or 'xlsx'"),
         ({"schedule": {"every": "fortnight"}}, "schedule.every", "'hour', 'day'"),
-        ({"schedule": {"every": "cron", "cron": "0 9 * *"}}, "schedule", "not a valid 5-field cron"),
-        ({"schedule": {"every": "cron", "cron": "61 9 * * *"}}, "schedule", "not a valid 5-field cron"),
-        ({"schedule": {"every": "day", "timezone": "Mars/Olympus"}}, "schedule.timezone", "unknown time zone"),
+        (
+            {"schedule": {"every": "cron", "cron": "0 9 * *"}},
+            "schedule",
+            "not a valid 5-field cron",
+        ),
+        (
+            {"schedule": {"every": "cron", "cron": "61 9 * * *"}},
+            "schedule",
+            "not a valid 5-field cron",
+        ),
+        (
+            {"schedule": {"every": "day", "timezone": "Mars/Olympus"}},
+            "schedule.timezone",
+            "unknown time zone",
+        ),
         ({"schedule": {"every": "day", "at": "25:00"}}, "schedule.at", "not a time of day"),
         ({"schedule": {"every": "week", "on": "funday"}}, "schedule", "needs on: a weekday"),
-        ({"schedule": {"every": "month", "on": 32}}, "schedule", "a day 1..31 or \"last\""),
-        ({"schedule": {"every": "day", "cron": "0 9 * * *"}}, "schedule", "only used with every: cron"),
-        ({"source": {"sql": "select 1", "params": {"period_start": 1}}}, "source.params", "bound by the pipeline"),
+        ({"schedule": {"every": "month", "on": 32}}, "schedule", 'a day 1..31 or "last"'),
+        (
+            {"schedule": {"every": "day", "cron": "0 9 * * *"}},
+            "schedule",
+            "only used with every: cron",
+        ),
+        (
+            {"source": {"sql": "select 1", "params": {"period_start": 1}}},
+            "source.params",
+            "bound by the pipeline",
+        ),
         ({"source": {"params": {}}}, "source", "needs sql:"),
         ({"deliver": []}, "deliver", "at least 1"),
-        ({"deliver": [{"email": {"to": ["x@example.com"], "subjct": "hi"}}]}, "deliver[0].email.subjct", "did you mean 'subject'"),
-        ({"deliver": [{"email": {"to": ["bad address"]}}]}, "deliver[0].email.to[0]", "not a valid email address"),
+        (
+            {"deliver": [{"email": {"to": ["x@example.com"], "subjct": "hi"}}]},
+            "deliver[0].email.subjct",
+            "did you mean 'subject'",
+        ),
+        (
+            {"deliver": [{"email": {"to": ["bad address"]}}]},
+            "deliver[0].email.to[0]",
+            "not a valid email address",
+        ),
         ({"deliver": [{"email": {"to": []}}]}, "deliver[0].email", "at least one recipient"),
         ({"deliver": [{"pigeon": {}}]}, "deliver[0].pigeon", "unknown field 'pigeon'"),
-        ({"format_options": {"delimter": ";"}}, "format_options.delimter", "did you mean 'delimiter'"),
+        (
+            {"format_options": {"delimter": ";"}},
+            "format_options.delimter",
+            "did you mean 'delimiter'",
+        ),
         ({"source": {"sql": "select 1", "timeout": "soon"}}, "source.timeout", "not a duration"),
     ],
 )
@@ -174,11 +208,15 @@ def test_policy_limits_recipients_and_domains(tmp_path):
     report = report_dict(deliver=[{"email": {"to": ["a@example.com"], "cc": ["b@other.org"]}}])
     errors = load_errors(tmp_path, report, connections)
     assert any("2 recipients; the policy allows at most 1" in e for e in errors)
-    assert any("deliver[0].email.cc[0]: b@other.org: domain other.org is not allowed" in e for e in errors)
+    assert any(
+        "deliver[0].email.cc[0]: b@other.org: domain other.org is not allowed" in e for e in errors
+    )
 
 
 def test_password_in_connection_url_is_refused(tmp_path):
-    connections = {"connections": {"warehouse": {"kind": "sql", "url": "postgresql://u:hunter2@db/x"}}}
+    connections = {
+        "connections": {"warehouse": {"kind": "sql", "url": "postgresql://u:hunter2@db/x"}}
+    }
     errors = load_errors(tmp_path, report_dict(), connections)
     assert any("connections.warehouse.url" in e and "environment variable" in e for e in errors)
     assert not any("hunter2" in e for e in errors)
@@ -191,8 +229,11 @@ def test_unknown_connection_kind_in_connections_file(tmp_path):
 
 def test_one_bad_file_does_not_stop_the_good_ones(tmp_path):
     write_report(tmp_path / "reports", report_dict(), "good.yaml")
-    write_report(tmp_path / "reports" / "team_a", report_dict(name="other", format="pdf"), "bad.yaml")
+    write_report(
+        tmp_path / "reports" / "team_a", report_dict(name="other", format="pdf"), "bad.yaml"
+    )
     project = load_project([tmp_path / "reports"], None)
     assert [r.spec.name for r in project.reports] == ["test_report"]
-    assert list(project.errors_by_file()) == [str(Path("reports/team_a/bad.yaml"))] or \
-        list(project.errors_by_file())[0].endswith("team_a/bad.yaml")
+    assert list(project.errors_by_file()) == [str(Path("reports/team_a/bad.yaml"))] or list(
+        project.errors_by_file()
+    )[0].endswith("team_a/bad.yaml")

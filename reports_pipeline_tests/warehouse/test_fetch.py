@@ -83,9 +83,7 @@ def _create_events(engine: sqlalchemy.Engine) -> None:
             }
             for id_, status, moment in EVENTS
         ]
-        connection.execute(
-            text("insert into events values (:id, :status, :happened_at)"), rows
-        )
+        connection.execute(text("insert into events values (:id, :status, :happened_at)"), rows)
 
 
 def _rows(batches) -> list[dict]:
