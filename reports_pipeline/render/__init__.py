@@ -1,11 +1,16 @@
 """Render record batches into report files. Plain Python: the Dagster ops are thin adapters."""
 
+from __future__ import annotations
+
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pyarrow as pa
 from pydantic import BaseModel
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 FORMATS = ("csv", "xlsx")
 

@@ -1,14 +1,16 @@
 """SQL connections as Dagster resources: the URL is resolved at run time (``EnvVar``)."""
 
+from __future__ import annotations
+
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pyarrow as pa
 from dagster import ConfigurableResource
 
-from reports_pipeline.warehouse.demo import demo_warehouse_url, ensure_demo_warehouse
-from reports_pipeline.warehouse.fetch import create_warehouse_engine, stream_record_batches
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 class SqlWarehouse(ConfigurableResource):
@@ -23,6 +25,10 @@ class SqlWarehouse(ConfigurableResource):
         self, sql: str, params: dict, timeout: timedelta | None = None
     ) -> Iterator[pa.RecordBatch]:
         """Run ``sql`` with bound ``params`` and stream the result as Arrow record batches."""
+        # SQLAlchemy and pyarrow are imported here, not at module level: the code location is
+        # imported for every run and every workspace reload, and most of those never query.
+        from reports_pipeline.warehouse.fetch import create_warehouse_engine, stream_record_batches
+
         engine = create_warehouse_engine(self._engine_url())
         try:
             yield from stream_record_batches(engine, sql, params, timeout=timeout)
@@ -37,4 +43,6 @@ class DemoWarehouse(SqlWarehouse):
     path: str
 
     def _engine_url(self) -> str:
+        from reports_pipeline.warehouse.demo import demo_warehouse_url, ensure_demo_warehouse
+
         return demo_warehouse_url(ensure_demo_warehouse(Path(self.path)))

@@ -59,6 +59,16 @@ class SmtpConnection(_Strict):
     timeout: float = Field(30.0, gt=0)
     ca_file: Setting | None = None  # a private CA bundle, for servers with an in-house certificate
 
+    @field_validator("password", mode="before")
+    @classmethod
+    def _password_from_environment(cls, value):
+        if value is not None and not isinstance(value, dict):
+            raise ValueError(
+                "a password is never written in YAML; set an environment variable and write"
+                " password: {env: SMTP_PASSWORD}"
+            )
+        return value
+
 
 class OutboxConnection(_Strict):
     kind: Literal["outbox"]

@@ -222,6 +222,24 @@ def test_password_in_connection_url_is_refused(tmp_path):
     assert not any("hunter2" in e for e in errors)
 
 
+def test_literal_smtp_password_is_refused_without_echoing_it(tmp_path):
+    connections = {
+        "connections": {
+            "mail": {
+                "kind": "smtp",
+                "host": "smtp.example.com",
+                "from": "r@example.com",
+                "password": "hunter2",
+            }
+        }
+    }
+    errors = load_errors(tmp_path, report_dict(), connections)
+    assert any(
+        "connections.mail.password: a password is never written in YAML" in e for e in errors
+    )
+    assert not any("hunter2" in e for e in errors)
+
+
 def test_unknown_connection_kind_in_connections_file(tmp_path):
     errors = load_errors(tmp_path, report_dict(), {"connections": {"x": {"kind": "ftp"}}})
     assert any("connections.x.kind: unknown connection kind 'ftp'" in e for e in errors)
