@@ -87,6 +87,16 @@ def run_period(defs, key="2026-11-02", instance=None):
     )
 
 
+def only_failure(result):
+    """The run's single failed step (asserting there was exactly one)."""
+    (failure,) = [e for e in result.all_events if e.event_type == DagsterEventType.STEP_FAILURE]
+    return failure
+
+
+def only_failure_message(result) -> str:
+    return only_failure(result).step_failure_data.error.message
+
+
 def attachment_of(message):
     parsed = message.parsed()
     (part,) = [p for p in parsed.iter_attachments()]
@@ -170,7 +180,7 @@ def test_permanent_smtp_failure_fails_the_step_once_with_the_server_answer(tmp_p
     assert not result.success
     retries = [e for e in result.all_events if e.event_type == DagsterEventType.STEP_UP_FOR_RETRY]
     assert retries == []
-    (failure,) = [e for e in result.all_events if e.event_type == DagsterEventType.STEP_FAILURE]
+    failure = only_failure(result)
     assert failure.step_key == "deliver_1_email"
     assert "550" in failure.step_failure_data.error.message
     assert smtp_server.messages == []
@@ -187,8 +197,7 @@ def test_failing_check_stops_delivery(tmp_path, smtp_server):
     defs = make_project(tmp_path, smtp_server, report_changes={"checks": {"min_rows": 10}})
     result = run_period(defs)
     assert not result.success
-    (failure,) = [e for e in result.all_events if e.event_type == DagsterEventType.STEP_FAILURE]
-    assert "3 rows, fewer than checks.min_rows=10" in failure.step_failure_data.error.message
+    assert "3 rows, fewer than checks.min_rows=10" in only_failure_message(result)
     assert smtp_server.messages == []
 
 
@@ -202,8 +211,7 @@ def test_bad_sql_fails_with_the_database_message(tmp_path, smtp_server):
     )
     result = run_period(defs)
     assert not result.success
-    (failure,) = [e for e in result.all_events if e.event_type == DagsterEventType.STEP_FAILURE]
-    assert "no_such_table" in failure.step_failure_data.error.message
+    assert "no_such_table" in only_failure_message(result)
     assert smtp_server.messages == []
 
 
@@ -254,8 +262,7 @@ def test_wrong_smtp_password_error_names_the_user_not_the_password(tmp_path, mon
         )
         result = run_period(defs)
     assert not result.success
-    (failure,) = [e for e in result.all_events if e.event_type == DagsterEventType.STEP_FAILURE]
-    message = failure.step_failure_data.error.message
+    message = only_failure_message(result)
     assert "login refused for user reports" in message
     assert "wrong-password-123" not in message
 

@@ -8,41 +8,15 @@ from pathlib import Path
 import psycopg2
 
 # (id, customer, region, amount, status, issued_at UTC)
+# fmt: off
 INVOICES = [
-    (
-        1,
-        "Müller GmbH",
-        "EMEA",
-        Decimal("1200.50"),
-        "paid",
-        datetime(2026, 11, 2, 5, 30),
-    ),  # 00:30 NY, Nov 2
-    (
-        2,
-        "Café Lumière",
-        "EMEA",
-        Decimal("99.99"),
-        "paid",
-        datetime(2026, 11, 2, 22, 0),
-    ),  # 17:00 NY, Nov 2
-    (
-        3,
-        "東京商事",
-        "APAC",
-        Decimal("5000"),
-        "open",
-        datetime(2026, 11, 3, 4, 59),
-    ),  # 23:59 NY, Nov 2
-    (4, "Acme 🚀", "AMER", Decimal("10"), "paid", datetime(2026, 11, 3, 5, 0)),  # 00:00 NY, Nov 3
-    (
-        5,
-        "Early Bird",
-        "AMER",
-        Decimal("7"),
-        "paid",
-        datetime(2026, 11, 2, 4, 59),
-    ),  # 23:59 NY, Nov 1
+    (1, "Müller GmbH", "EMEA", Decimal("1200.50"), "paid", datetime(2026, 11, 2, 5, 30)),  # 00:30 NY, Nov 2
+    (2, "Café Lumière", "EMEA", Decimal("99.99"), "paid", datetime(2026, 11, 2, 22, 0)),   # 17:00 NY, Nov 2
+    (3, "東京商事", "APAC", Decimal("5000"), "open", datetime(2026, 11, 3, 4, 59)),         # 23:59 NY, Nov 2
+    (4, "Acme 🚀", "AMER", Decimal("10"), "paid", datetime(2026, 11, 3, 5, 0)),            # 00:00 NY, Nov 3
+    (5, "Early Bird", "AMER", Decimal("7"), "paid", datetime(2026, 11, 2, 4, 59)),         # 23:59 NY, Nov 1
 ]
+# fmt: on
 NOV_2_NEW_YORK_IDS = [1, 2, 3]
 
 
