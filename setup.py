@@ -28,10 +28,11 @@ setup(
         "pydantic>=2.6",
         "pyyaml>=6",
         "email-validator>=2.1",
+        "holidays>=0.50",
         "click>=8",
     ],
     extras_require={
-        "test": ["pytest>=8", "aiosmtpd>=1.4", "cryptography", "ruff"],
+        "test": ["pytest>=8", "aiosmtpd>=1.4", "cryptography", "hypothesis", "ruff"],
     },
     entry_points={"console_scripts": ["reports=reports_pipeline.cli:main"]},
 )

@@ -7,7 +7,7 @@ from dagster import Failure, MetadataValue, OpDefinition, OpExecutionContext, Ou
 from reports_pipeline.delivery.email_message import build_email_message, envelope_recipients
 from reports_pipeline.delivery.errors import DeliveryError
 from reports_pipeline.jobs.retry import retry_policy
-from reports_pipeline.scheduling.cadence import period_for_key
+from reports_pipeline.scheduling.run_period import period_of_run
 from reports_pipeline.spec.connections import ConnectionsFile
 from reports_pipeline.spec.loader import LoadedReport
 from reports_pipeline.spec.report import EmailTarget
@@ -56,7 +56,7 @@ def build_email_delivery_op(
             context.log.info("no rows in this period and send_if is rows: nothing sent")
             yield Output(None, metadata={"status": "skipped", "reason": "no rows (send_if: rows)"})
             return
-        period = period_for_key(partitions_def, context.partition_key)
+        period = period_of_run(spec.schedule, partitions_def, context)
         attachment = Path(stored["path"])
         if attachment.stat().st_size > max_bytes:
             raise Failure(

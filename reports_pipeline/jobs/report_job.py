@@ -18,7 +18,7 @@ from dagster import (
 from reports_pipeline.jobs.email_delivery import build_email_delivery_op
 from reports_pipeline.render import render_file
 from reports_pipeline.resources.storage import STORAGE_RESOURCE_KEY
-from reports_pipeline.scheduling.cadence import period_for_key
+from reports_pipeline.scheduling.run_period import period_of_run
 from reports_pipeline.spec.connections import DEMO_WAREHOUSE, ConnectionsFile
 from reports_pipeline.spec.loader import LoadedReport
 from reports_pipeline.spec.report import ReportSpec
@@ -69,7 +69,7 @@ def build_report_job(
     def fetch_and_render(context: OpExecutionContext) -> dict:
         # Fetching and rendering share one step because rows stream from the cursor straight
         # into the file: passing them between steps would hold the whole result in memory.
-        period = period_for_key(partitions_def, context.partition_key)
+        period = period_of_run(spec.schedule, partitions_def, context)
         storage = getattr(context.resources, STORAGE_RESOURCE_KEY)
         warehouse = getattr(context.resources, source_key)
         staged = storage.staging_path(spec.name, period.key, spec.extension, context.run_id)

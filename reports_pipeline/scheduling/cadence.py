@@ -20,6 +20,7 @@ from dagster import (
     partition_loading_context,
 )
 
+from reports_pipeline.scheduling.holidays import holiday_name
 from reports_pipeline.spec.report import WEEKDAYS, Schedule
 
 DEFAULT_HISTORY = timedelta(days=30)
@@ -56,6 +57,10 @@ def schedule_cron(schedule: Schedule) -> str:
     every = schedule.every
     if every == "cron":
         return str(schedule.cron)
+    if every == "once":
+        # Cron has no year: this fires once a year and only the tick at run_at is a run.
+        run_at = schedule.run_at
+        return f"{run_at.minute} {run_at.hour} {run_at.day} {run_at.month} *"
     if every == "hour":
         return f"{at.minute} * * * *"
     if every == "day":
@@ -67,13 +72,39 @@ def schedule_cron(schedule: Schedule) -> str:
 
 
 def tick_runs(schedule: Schedule, tick: datetime) -> bool:
-    """Whether a cron tick is a real run (filters the 28-31 candidates of month ends)."""
+    """Whether a cron tick is a run at all (month-end candidates, the year of a one-off run)."""
+    if schedule.every == "once":
+        local = tick.astimezone(ZoneInfo(schedule.timezone or "UTC")).replace(tzinfo=None)
+        return local == schedule.run_at
     if schedule.every not in ("month", "quarter") or _day_of_month_field(schedule) != "28-31":
         return True
     local = tick.astimezone(ZoneInfo(schedule.timezone or "UTC"))
     last_day = calendar.monthrange(local.year, local.month)[1]
     wanted = last_day if schedule.on == "last" else min(int(schedule.on), last_day)
     return local.day == wanted
+
+
+def skip_reason(schedule: Schedule, tick: datetime) -> str | None:
+    """Why ``skip`` suppresses the run at ``tick`` (its local day), or None if it runs."""
+    day = tick.astimezone(ZoneInfo(schedule.timezone or "UTC")).date()
+    if "weekends" in schedule.skip and day.weekday() >= 5:
+        return f"skipped: {day.isoformat()} is a {day.strftime('%A')}"
+    if "holidays" in schedule.skip and schedule.holiday_calendar:
+        name = holiday_name(schedule.holiday_calendar, day)
+        if name:
+            return f"skipped: {day.isoformat()} {name}"
+    return None
+
+
+def once_period(schedule: Schedule) -> Period:
+    """The one period of an ``every: once`` report: ``start`` (default 24 h earlier) to run_at."""
+    zone = ZoneInfo(schedule.timezone or "UTC")
+    end = schedule.run_at.replace(tzinfo=zone)
+    if schedule.start is not None:
+        start = datetime.combine(schedule.start, datetime.min.time(), zone)
+    else:
+        start = datetime.fromtimestamp(end.timestamp() - 86400, zone)
+    return Period(key=schedule.run_at.strftime(CRON_PARTITION_FORMAT), start=start, end=end)
 
 
 def _period_floor(schedule: Schedule, day: date) -> date:
@@ -97,8 +128,13 @@ def first_period_day(schedule: Schedule, today: date | None = None) -> date:
 
 def partitions_definition(
     schedule: Schedule, today: date | None = None
-) -> TimeWindowPartitionsDefinition:
-    """The Dagster partitions of a report: one partition per period, in the report's zone."""
+) -> TimeWindowPartitionsDefinition | None:
+    """The Dagster partitions of a report: one partition per period, in the report's zone.
+
+    A one-off report (``every: once``) has a single period fixed by its spec and no partitions.
+    """
+    if schedule.every == "once":
+        return None
     zone = schedule.timezone or "UTC"
     start = first_period_day(schedule, today).strftime("%Y-%m-%d")
     every = schedule.every
@@ -136,6 +172,13 @@ def period_closed_at(
         return None
     key = partitions_def.get_partition_key_for_timestamp(window.start.timestamp())
     return Period(key=key, start=window.start, end=window.end)
+
+
+def combined_period(first: Period, last: Period) -> Period:
+    """Consecutive periods run together (after skipped days) as one period ``first..last``."""
+    if first.key == last.key:
+        return first
+    return Period(key=f"{first.key}..{last.key}", start=first.start, end=last.end)
 
 
 def period_for_key(partitions_def: TimeWindowPartitionsDefinition, key: str) -> Period:

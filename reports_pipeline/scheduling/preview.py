@@ -6,23 +6,25 @@ from datetime import datetime
 
 from dagster._utils.schedules import schedule_execution_time_iterator
 
-from reports_pipeline.scheduling.cadence import (
-    Period,
-    partitions_definition,
-    period_closed_at,
-    schedule_cron,
-    tick_runs,
-)
+from reports_pipeline.scheduling.cadence import partitions_definition, schedule_cron, tick_runs
+from reports_pipeline.scheduling.due import DueRun, NotDue, due_at
 from reports_pipeline.spec.report import Schedule
+
+# A one-off report's cron fires once a year; stop looking after this many ticks.
+_MAX_TICKS = 5000
 
 
 @dataclass(frozen=True)
-class UpcomingRun:
-    """One future tick and the period it will cover; ``dst_note`` says when DST moves it."""
+class UpcomingTick:
+    """A future tick: the run it makes (or why it is skipped), and when DST moves it."""
 
     tick: datetime
-    period: Period | None
+    outcome: DueRun | NotDue
     dst_note: str | None
+
+    @property
+    def runs(self) -> bool:
+        return isinstance(self.outcome, DueRun)
 
 
 def _dst_note(schedule: Schedule, tick: datetime, previous: datetime | None) -> str | None:
@@ -34,23 +36,24 @@ def _dst_note(schedule: Schedule, tick: datetime, previous: datetime | None) -> 
     return None
 
 
-def upcoming_runs(schedule: Schedule, after: datetime, count: int) -> Iterator[UpcomingRun]:
-    """The next ``count`` runs strictly after ``after``, in the schedule's time zone."""
+def upcoming_ticks(schedule: Schedule, after: datetime, count: int) -> Iterator[UpcomingTick]:
+    """Ticks strictly after ``after`` until ``count`` runs: runs, and skipped days with reasons.
+
+    Month-end candidate days that are not the run day are left out (they are not ticks to a
+    reader); a one-off report yields its run, or nothing once run_at has passed.
+    """
     partitions_def = partitions_definition(schedule)
     ticks = schedule_execution_time_iterator(
         after.timestamp() + 1, schedule_cron(schedule), schedule.timezone or "UTC"
     )
-    produced = 0
+    runs = 0
     previous: datetime | None = None
-    for tick in ticks:
-        if produced >= count:
+    for _, tick in zip(range(_MAX_TICKS), ticks, strict=False):
+        if runs >= count:
             return
         if not tick_runs(schedule, tick):
             continue
-        yield UpcomingRun(
-            tick=tick,
-            period=period_closed_at(partitions_def, tick),
-            dst_note=_dst_note(schedule, tick, previous),
-        )
+        outcome = due_at(schedule, partitions_def, tick)
+        yield UpcomingTick(tick=tick, outcome=outcome, dst_note=_dst_note(schedule, tick, previous))
         previous = tick
-        produced += 1
+        runs += isinstance(outcome, DueRun)

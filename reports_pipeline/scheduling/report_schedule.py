@@ -1,16 +1,17 @@
-"""The schedule of a report: each tick runs the period that has just closed."""
+"""The schedule of a report: each tick runs the period that has just closed (or says why not)."""
 
 from dagster import (
     DefaultScheduleStatus,
     JobDefinition,
-    RunRequest,
     ScheduleDefinition,
     ScheduleEvaluationContext,
     SkipReason,
     schedule,
 )
 
-from reports_pipeline.scheduling.cadence import period_closed_at, schedule_cron, tick_runs
+from reports_pipeline.scheduling.cadence import schedule_cron
+from reports_pipeline.scheduling.due import NotDue, due_at
+from reports_pipeline.scheduling.run_requests import run_request
 from reports_pipeline.spec.report import ReportSpec
 
 
@@ -33,26 +34,9 @@ def build_report_schedule(spec: ReportSpec, report_job: JobDefinition) -> Schedu
         description=f"{spec.display_title}: every {spec.schedule.every}, {spec.timezone}",
     )
     def report_schedule(context: ScheduleEvaluationContext):
-        tick = context.scheduled_execution_time
-        if not tick_runs(spec.schedule, tick):
-            return SkipReason(
-                f"{tick:%Y-%m-%d} is not day {spec.schedule.on} of its month;"
-                " the run is on that day"
-            )
-        period = period_closed_at(partitions_def, tick)
-        if period is None:
-            return SkipReason(
-                f"no period has closed yet at {tick.isoformat()} (the first period starts "
-                f"{partitions_def.start.date().isoformat()})"
-            )
-        # The period key as run key: a tick evaluated twice never runs a period twice.
-        return RunRequest(
-            run_key=period.key,
-            partition_key=period.key,
-            tags={
-                "reports/period_start": period.start.isoformat(),
-                "reports/period_end": period.end.isoformat(),
-            },
-        )
+        outcome = due_at(spec.schedule, partitions_def, context.scheduled_execution_time)
+        if isinstance(outcome, NotDue):
+            return SkipReason(outcome.reason)
+        return run_request(outcome, partitioned=partitions_def is not None)
 
     return report_schedule

@@ -77,12 +77,34 @@ def _parse_clock(value: Any) -> time:
 
 
 class Schedule(_Strict):
-    every: Literal["hour", "day", "week", "month", "quarter", "cron"]
+    every: Literal["hour", "day", "week", "month", "quarter", "cron", "once"]
     at: time | None = None
     on: str | int | None = None
     cron: str | None = None
     timezone: str | None = None
+    skip: list[Literal["weekends", "holidays"]] = []
+    holiday_calendar: str | None = None
     start: date | None = None
+    run_at: datetime | None = None
+
+    @field_validator("holiday_calendar")
+    @classmethod
+    def _calendar(cls, value):
+        if value is None:
+            return value
+        from reports_pipeline.scheduling.holidays import check_holiday_calendar
+
+        return check_holiday_calendar(value)
+
+    @field_validator("run_at")
+    @classmethod
+    def _local_run_at(cls, value: datetime | None):
+        if value is not None and value.tzinfo is not None:
+            raise ValueError(
+                "run_at is a local time in schedule.timezone; write it without an offset,"
+                " e.g. 2026-12-01T08:00"
+            )
+        return value
 
     @field_validator("at", mode="before")
     @classmethod
@@ -125,6 +147,27 @@ class Schedule(_Strict):
     @model_validator(mode="after")
     def _fields_for_cadence(self):
         every = self.every
+        if every == "once":
+            if self.run_at is None:
+                raise ValueError("every: once needs run_at:, e.g. run_at: 2026-12-01T08:00")
+            if self.at is not None or self.on is not None or self.cron is not None or self.skip:
+                raise ValueError(
+                    "every: once runs at run_at: only; remove at:, on:, cron: and skip:"
+                )
+            if self.start is not None and self.start >= self.run_at.date():
+                raise ValueError("start: must be a day before run_at:")
+        elif self.run_at is not None:
+            raise ValueError(
+                f"run_at: is only used with every: once (this report is every: {every})"
+            )
+        if "holidays" in self.skip and not self.holiday_calendar:
+            raise ValueError(
+                "skip: [holidays] needs holiday_calendar:, a country code such as US, DE or GB"
+            )
+        if self.holiday_calendar and "holidays" not in self.skip:
+            raise ValueError("holiday_calendar: is only used with skip: [holidays]")
+        if every == "week" and "weekends" in self.skip and self.on in ("saturday", "sunday"):
+            raise ValueError(f"on: {self.on} with skip: [weekends] would never run")
         if every == "cron":
             if not self.cron:
                 raise ValueError('every: cron needs cron: with five fields, e.g. "0 9 * * 1-5"')

@@ -307,3 +307,47 @@ def test_postgres_warehouse_with_postgres_instance_storage(
     rows = list(csv.DictReader(io.StringIO(text)))
     assert [int(r["id"]) for r in rows] == NOV_2_NEW_YORK_IDS
     assert len(INVOICES) == 5
+
+
+def test_range_run_after_skipped_days_covers_every_period_once(tmp_path, smtp_server):
+    from dagster._core.storage.tags import (
+        ASSET_PARTITION_RANGE_END_TAG,
+        ASSET_PARTITION_RANGE_START_TAG,
+    )
+
+    job = make_project(tmp_path, smtp_server).resolve_job_def("invoices_daily")
+    result = job.execute_in_process(
+        tags={
+            ASSET_PARTITION_RANGE_START_TAG: "2026-11-01",
+            ASSET_PARTITION_RANGE_END_TAG: "2026-11-02",
+        },
+        instance=DagsterInstance.ephemeral(),
+    )
+    assert result.success
+    (message,) = smtp_server.wait_for_messages(1)
+    assert message.parsed()["Subject"] == "Invoices for 2026-11-01: 4 rows"
+    name, content = attachment_of(message)
+    assert name == "invoices_daily_2026-11-01..2026-11-02.csv"
+    rows = list(csv.DictReader(io.StringIO(content)))
+    assert [int(r["id"]) for r in rows] == [1, 2, 3, 5]
+
+
+def test_once_report_runs_its_fixed_period(tmp_path, smtp_server):
+    defs = make_project(
+        tmp_path,
+        smtp_server,
+        report_changes={
+            "schedule": {
+                "every": "once",
+                "run_at": "2026-11-03T00:00",
+                "start": "2026-11-02",
+                "timezone": "America/New_York",
+            }
+        },
+    )
+    job = defs.resolve_job_def("invoices_daily")
+    assert job.partitions_def is None
+    result = job.execute_in_process(instance=DagsterInstance.ephemeral())
+    assert result.success
+    (message,) = smtp_server.wait_for_messages(1)
+    assert message.parsed()["Subject"] == "Invoices for 2026-11-02: 3 rows"

@@ -8,7 +8,7 @@ from dagster import RunRequest, SkipReason, build_schedule_context
 from dagster._utils.schedules import schedule_execution_time_iterator
 
 from reports_pipeline.definitions import build_definitions
-from reports_pipeline.scheduling.preview import upcoming_runs
+from reports_pipeline.scheduling.preview import upcoming_ticks
 from reports_pipeline_tests.report_files import report_dict, write_report
 
 NY = ZoneInfo("America/New_York")
@@ -16,7 +16,9 @@ BERLIN = ZoneInfo("Europe/Berlin")
 
 
 def evaluate(tmp_path, schedule: dict, tick: datetime):
-    write_report(tmp_path / "reports", report_dict(schedule={"start": "2026-01-01", **schedule}))
+    if schedule.get("every") != "once":
+        schedule = {"start": "2026-01-01", **schedule}
+    write_report(tmp_path / "reports", report_dict(schedule=schedule))
     defs = build_definitions([tmp_path / "reports"], tmp_path / "no-connections.yaml")
     schedule_def = defs.resolve_schedule_def("test_report_schedule")
     context = build_schedule_context(
@@ -165,7 +167,7 @@ def test_spring_forward_run_time_that_does_not_exist_moves_like_dagster(tmp_path
     assert request.partition_key == "2026-03-07"
     from reports_pipeline.spec.report import Schedule
 
-    preview = list(upcoming_runs(Schedule(start="2026-01-01", **schedule), start, 3))
+    preview = list(upcoming_ticks(Schedule(start="2026-01-01", **schedule), start, 3))
     assert [run.tick for run in preview] == ticks
     assert "does not exist" in preview[1].dst_note
 
@@ -193,9 +195,9 @@ def test_preview_agrees_with_schedule_evaluation(tmp_path, schedule):
     from reports_pipeline.spec.report import Schedule
 
     start = datetime(2026, 3, 1, tzinfo=timezone.utc)
-    runs = list(upcoming_runs(Schedule(start="2026-01-01", **schedule), start, 6))
+    runs = list(upcoming_ticks(Schedule(start="2026-01-01", **schedule), start, 6))
     assert len(runs) == 6
     for run in runs:
         request = evaluate(tmp_path, schedule, run.tick)
-        assert request.partition_key == run.period.key
+        assert request.partition_key == run.outcome.period.key
     assert all(b.tick - a.tick > timedelta(0) for a, b in zip(runs, runs[1:], strict=False))
