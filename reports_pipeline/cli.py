@@ -91,7 +91,8 @@ def list_reports(connections: str | None) -> None:
 @_connections_option
 def preview(name: str, count: int, after: str | None, connections: str | None) -> None:
     """Print the next runs of a report and the period each one covers."""
-    from reports_pipeline.scheduling.preview import upcoming_runs
+    from reports_pipeline.scheduling.due import DueRun
+    from reports_pipeline.scheduling.preview import upcoming_ticks
 
     spec = _report(_load((), connections), name).spec
     zone = ZoneInfo(spec.timezone)
@@ -105,59 +106,63 @@ def preview(name: str, count: int, after: str | None, connections: str | None) -
             ) from None
         start = start if start.tzinfo else start.replace(tzinfo=zone)
     click.echo(f"{spec.name}: every {spec.schedule.every}, {spec.timezone}")
-    for run in upcoming_runs(spec.schedule, start, count):
-        tick = run.tick.astimezone(zone)
-        line = (
-            f"run {tick:%Y-%m-%d %H:%M %Z} ({run.tick.astimezone(timezone.utc):%Y-%m-%d %H:%M} UTC)"
-        )
-        if run.period is None:
-            line += "  covers: nothing yet (before the first period)"
-        else:
-            p = run.period
+    shown = 0
+    for upcoming in upcoming_ticks(spec.schedule, start, count):
+        shown += 1
+        tick = upcoming.tick.astimezone(zone)
+        utc = upcoming.tick.astimezone(timezone.utc)
+        line = f"run {tick:%Y-%m-%d %H:%M %Z} ({utc:%Y-%m-%d %H:%M} UTC)"
+        if isinstance(upcoming.outcome, DueRun):
+            p = upcoming.outcome.period
             line += (
-                f"  covers {p.key}: {p.start.astimezone(zone):%Y-%m-%d %H:%M} – "
-                f"{p.end.astimezone(zone):%Y-%m-%d %H:%M} {spec.timezone}"
-                f" ({p.start.astimezone(timezone.utc):%Y-%m-%d %H:%M} – "
-                f"{p.end.astimezone(timezone.utc):%Y-%m-%d %H:%M} UTC)"
+                f"  covers {p.key}: {_local(p.start, zone)} – {_local(p.end, zone)} {spec.timezone}"
+                f" ({_local(p.start, timezone.utc)} – {_local(p.end, timezone.utc)} UTC)"
             )
-        if run.dst_note:
-            line += f"  [{run.dst_note}]"
+        else:
+            line = f"no run {tick:%Y-%m-%d %H:%M %Z}: {upcoming.outcome.reason}"
+        if upcoming.dst_note:
+            line += f"  [{upcoming.dst_note}]"
         click.echo(line)
+    if not shown:
+        click.echo("no upcoming runs")
+
+
+def _local(moment: datetime, zone) -> str:
+    return f"{moment.astimezone(zone):%Y-%m-%d %H:%M}"
 
 
 @cli.command()
 @click.argument("name")
-@click.option("--period", "period_key", required=True, help="The period key, e.g. 2026-11-02.")
+@click.option(
+    "--period",
+    "period_key",
+    default=None,
+    help="The period key, e.g. 2026-11-02, or a range run as one, 2026-11-01..2026-11-07"
+    " (not used for every: once).",
+)
 @click.option("--no-deliver", is_flag=True, help="Render and store the file, send nothing.")
 @_connections_option
-def run(name: str, period_key: str, no_deliver: bool, connections: str | None) -> None:
+def run(name: str, period_key: str | None, no_deliver: bool, connections: str | None) -> None:
     """Run one period of a report now (recorded in Dagster when DAGSTER_HOME is set)."""
     from dagster import DagsterInstance
 
     from reports_pipeline.definitions import build_definitions
-    from reports_pipeline.scheduling.cadence import period_for_key
 
     project = _load((), connections)
     _report(project, name)
     defs = build_definitions(connections_file=Path(connections) if connections else None)
     report_job = defs.resolve_job_def(name)
-    try:
-        period_for_key(report_job.partitions_def, period_key)
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from None
-    if not report_job.partitions_def.has_partition_key(period_key):
-        first = report_job.partitions_def.get_first_partition_key()
-        last = report_job.partitions_def.get_last_partition_key()
-        raise click.ClickException(
-            f"period {period_key} is not available: periods of {name} run from {first} to {last}"
-            " (set schedule.start for older ones)"
-        )
+    partition_key, tags = _run_selection(report_job.partitions_def, name, period_key)
     instance = (
         DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
     )
     selection = ["fetch_and_render", "persist"] if no_deliver else None
     result = report_job.execute_in_process(
-        partition_key=period_key, instance=instance, op_selection=selection, raise_on_error=False
+        partition_key=partition_key,
+        tags=tags,
+        instance=instance,
+        op_selection=selection,
+        raise_on_error=False,
     )
     for event in result.all_events:
         if event.is_step_failure:
@@ -171,6 +176,44 @@ def run(name: str, period_key: str, no_deliver: bool, connections: str | None) -
     stored = result.output_for_node("persist")
     click.echo(f"{stored['rows']} rows → {stored['path']}")
     click.echo("delivered" if not no_deliver else "not delivered (--no-deliver)")
+
+
+def _run_selection(partitions_def, name: str, period_key: str | None) -> tuple[str | None, dict]:
+    """The partition (or partition range tags) of ``--period``, checked against the report."""
+    from dagster._core.storage.tags import (
+        ASSET_PARTITION_RANGE_END_TAG,
+        ASSET_PARTITION_RANGE_START_TAG,
+    )
+
+    from reports_pipeline.scheduling.cadence import period_for_key
+
+    if partitions_def is None:
+        if period_key:
+            raise click.ClickException(f"{name} runs once (every: once); leave out --period")
+        return None, {}
+    if not period_key:
+        example = partitions_def.get_last_partition_key() or "YYYY-MM-DD"
+        raise click.ClickException(f"--period is required, e.g. --period {example}")
+    first, _, last = period_key.partition("..")
+    last = last or first
+    for key in (first, last):
+        try:
+            period_for_key(partitions_def, key)
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from None
+        if not partitions_def.has_partition_key(key):
+            raise click.ClickException(
+                f"period {key} is not available: periods of {name} run from "
+                f"{partitions_def.get_first_partition_key()} to "
+                f"{partitions_def.get_last_partition_key()} (set schedule.start for older ones)"
+            )
+    if first == last:
+        return first, {}
+    if not partitions_def.less_than(first, last):
+        raise click.ClickException(
+            f"in --period {period_key} the first period comes after the last"
+        )
+    return None, {ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last}
 
 
 def _report(project: ReportProject, name: str):
