@@ -9,6 +9,7 @@ from reports_pipeline.jobs.report_job import build_report_job
 from reports_pipeline.resources.connections import build_resources
 from reports_pipeline.scheduling.cadence import partitions_definition
 from reports_pipeline.scheduling.report_schedule import build_report_schedule
+from reports_pipeline.sensors.catch_up import build_catch_up_sensor
 from reports_pipeline.sensors.invalid_report_file import build_invalid_report_file_sensor
 from reports_pipeline.spec.loader import load_project
 from reports_pipeline.spec.yaml_source import SpecError
@@ -21,7 +22,7 @@ def build_definitions(
     project = load_project(
         reports or [locations.reports_dir()], connections_file or locations.connections_path()
     )
-    jobs, schedules = [], []
+    jobs, schedules, reports = [], [], []
     broken = project.errors_by_file()
     for report in project.reports:
         try:
@@ -34,7 +35,11 @@ def build_definitions(
             )
             continue
         jobs.append(report_job)
+        reports.append((report.spec, report_job))
     sensors = [build_invalid_report_file_sensor(f, errors) for f, errors in broken.items()]
+    if any(job.partitions_def is not None for job in jobs):
+        policy = project.connections.policy
+        sensors.append(build_catch_up_sensor(reports, getattr(policy, "max_catchup_periods", 7)))
     return Definitions(
         jobs=jobs,
         schedules=schedules,

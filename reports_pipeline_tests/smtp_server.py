@@ -16,6 +16,7 @@ import pathlib
 import ssl
 import tempfile
 import threading
+from collections.abc import Callable
 import warnings
 from dataclasses import dataclass
 
@@ -278,6 +279,17 @@ class SmtpTestServer:
             if not self._changed.wait_for(lambda: len(self._messages) >= count, timeout):
                 raise AssertionError(
                     f"expected {count} message(s) within {timeout}s, got {len(self._messages)}"
+                )
+            return list(self._messages)
+
+    def wait_until(
+        self, predicate: Callable[[list[ReceivedMessage]], bool], timeout: float = 10
+    ) -> list[ReceivedMessage]:
+        """Block until ``predicate(messages)`` holds; AssertionError after ``timeout``."""
+        with self._changed:
+            if not self._changed.wait_for(lambda: predicate(list(self._messages)), timeout):
+                raise AssertionError(
+                    f"condition not met within {timeout}s; {len(self._messages)} message(s) arrived"
                 )
             return list(self._messages)
 

@@ -3,7 +3,10 @@ the same deployment seen through a real dagster-webserver."""
 
 import os
 import shutil
+import subprocess
 import threading
+import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -12,7 +15,7 @@ from dagster import DagsterInstance, DagsterRunStatus
 from dagster_graphql import DagsterGraphQLClient
 
 from reports_pipeline.locations import PACKAGE_DIR
-from reports_pipeline_tests.dagster_processes import free_port, start_daemon, start_webserver
+from reports_pipeline_tests.dagster_processes import BIN, free_port, start_daemon, start_webserver
 from reports_pipeline_tests.jobs.warehouses import create_sqlite_warehouse
 from reports_pipeline_tests.report_files import report_dict, write_connections, write_report
 
@@ -117,14 +120,22 @@ def test_daemon_runs_the_due_schedule_and_the_email_arrives(deployment, smtp_ser
             "cronSchedule": "* * * * *",
             "scheduleState": {"status": "RUNNING"},
         }
-        (sensor,) = repository["sensors"]
+        sensors = {sensor["name"]: sensor for sensor in repository["sensors"]}
+        assert "report_catch_up" in sensors
+        (invalid,) = [name for name in sensors if name.startswith("invalid_report_file__")]
+        assert invalid.endswith("broken_yaml")
+        sensor = sensors[invalid]
         assert "broken.yaml" in sensor["description"]
         assert "owner: value is not a valid email address" in sensor["description"]
 
         with DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:
-            (run,) = instance.get_runs()
+            # Another minute may have ticked meanwhile: find the run of the e-mail's period.
+            (run,) = [
+                r
+                for r in instance.get_runs()
+                if subject == f"every_minute {r.tags.get('dagster/partition')}"
+            ]
             assert run.tags["dagster/schedule_name"] == "every_minute_schedule"
-            assert subject == f"every_minute {run.tags['dagster/partition']}"
             finished = threading.Event()
             for _ in range(120):  # the e-mail is out; the run records its success right after
                 if client.get_run_status(run.run_id) in (
@@ -139,3 +150,105 @@ def test_daemon_runs_the_due_schedule_and_the_email_arrives(deployment, smtp_ser
     finally:
         webserver.stop()
         daemon.stop()
+
+
+def _period_keys(messages) -> list[str]:
+    return [message.parsed()["Subject"].split(" ", 1)[1] for message in messages]
+
+
+def _wait_until(moment: float) -> None:
+    # Letting wall-clock time pass (minute ticks must go by while the daemon is down); nothing
+    # else can signal that a tick was missed.
+    threading.Event().wait(max(0.0, moment - time.time()))
+
+
+def _wait_for_finished_runs(env: dict, timeout: float = 120) -> list:
+    """Every run in the instance once none is queued or in progress."""
+    pause = threading.Event()
+    with DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            runs = instance.get_runs()
+            if runs and all(run.is_finished for run in runs):
+                return runs
+            pause.wait(0.5)
+    raise AssertionError(f"runs still unfinished after {timeout}s")
+
+
+def test_daemon_down_across_two_ticks_delivers_each_missed_period_once(deployment, smtp_server):
+    folder, env = deployment
+    daemon = start_daemon(folder / "workspace.yaml", env)
+    try:
+        (first,) = smtp_server.wait_for_messages(1, timeout=150)
+        # Stop between runs, not in the middle of one: a run killed after its e-mail went out
+        # is a crash, which is a different story from downtime.
+        _wait_for_finished_runs(env)
+    finally:
+        daemon.stop()
+    stopped_at = time.time()
+    first_key = _period_keys([first])[0]
+    # Stay down across two minute ticks.
+    next_tick = (int(stopped_at) // 60 + 1) * 60
+    _wait_until(next_tick + 60 + 5)
+    restarted_at = time.time()
+    missed_ticks = list(range(next_tick, int(restarted_at) + 1, 60))
+    assert len(missed_ticks) >= 2
+
+    daemon = start_daemon(folder / "workspace.yaml", env)
+    try:
+        # The first period plus one per missed tick: the scheduler runs the latest missed tick,
+        # the catch-up sensor the ones before it.
+        smtp_server.wait_for_messages(1 + len(missed_ticks), timeout=180)
+        runs = _wait_for_finished_runs(env)
+    finally:
+        daemon.stop()
+
+    keys = _period_keys(smtp_server.messages)
+    assert len(keys) == len(set(keys)), f"a period was delivered twice: {sorted(keys)}"
+    expected = {first_key} | {
+        datetime.fromtimestamp(tick - 60, timezone.utc).strftime("%Y-%m-%d-%H:%M")
+        for tick in missed_ticks
+    }
+    assert expected <= set(keys)
+    catch_up = [run for run in runs if run.tags.get("reports/catch_up") == "true"]
+    assert catch_up, "the missed periods before the latest were requested by the catch-up sensor"
+    assert all(run.is_success for run in runs)
+    partitions = [run.tags["dagster/partition"] for run in runs]
+    assert len(partitions) == len(set(partitions))
+
+
+def test_backfill_from_the_cli_delivers_one_report_per_period(deployment, smtp_server):
+    folder, env = deployment
+    daemon = start_daemon(folder / "workspace.yaml", env)
+    try:
+        # The daemon creates the instance's SQLite storage; the CLI must not race it.
+        daemon.wait_for_line("Instance is configured with the following daemons", timeout=90)
+        day = datetime.now(timezone.utc).date().isoformat()
+        backfill = subprocess.run(
+            [
+                str(BIN / "dagster"),
+                "job",
+                "backfill",
+                "-w",
+                str(folder / "workspace.yaml"),
+                "-j",
+                "every_minute",
+                "--from",
+                f"{day}-00:00",
+                "--to",
+                f"{day}-00:02",
+                "--noprompt",
+            ],
+            env=env,
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert backfill.returncode == 0, backfill.stdout + backfill.stderr
+        wanted = {f"{day}-00:00", f"{day}-00:01", f"{day}-00:02"}
+        smtp_server.wait_until(lambda msgs: wanted <= set(_period_keys(msgs)), timeout=180)
+    finally:
+        daemon.stop()
+    keys = _period_keys(smtp_server.messages)
+    assert sorted(k for k in keys if k in wanted) == sorted(wanted)

@@ -1,0 +1,86 @@
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+from reports_pipeline.scheduling.cadence import partitions_definition
+from reports_pipeline.scheduling.missed import missed_runs
+from reports_pipeline.spec.report import Schedule
+
+UTC = timezone.utc
+HOURLY = Schedule(every="hour", at="00:05", timezone="UTC", start="2026-11-01")
+
+
+def keys(result):
+    return [run.period.key for run in result.runs]
+
+
+def find(schedule, since, now, done=(), limit=7):
+    return missed_runs(
+        schedule,
+        partitions_definition(schedule),
+        since=since,
+        now=now,
+        already_run=lambda due: due.period.key in done,
+        limit=limit,
+    )
+
+
+def test_missed_ticks_are_found_oldest_first_leaving_the_latest_to_the_scheduler():
+    # Ticks at 10:05, 11:05, 12:05, 13:05; now 13:30; the schedule ran at 10:05 only.
+    result = find(
+        HOURLY,
+        datetime(2026, 11, 20, 10, tzinfo=UTC),
+        datetime(2026, 11, 20, 13, 30, tzinfo=UTC),
+        done={"2026-11-20-09:00"},
+    )
+    assert keys(result) == ["2026-11-20-10:00", "2026-11-20-11:00"]
+    assert result.left_out == 0
+
+
+def test_nothing_is_missed_when_every_tick_ran():
+    done = {"2026-11-20-09:00", "2026-11-20-10:00", "2026-11-20-11:00"}
+    result = find(
+        HOURLY,
+        datetime(2026, 11, 20, 10, tzinfo=UTC),
+        datetime(2026, 11, 20, 13, 30, tzinfo=UTC),
+        done=done,
+    )
+    assert keys(result) == []
+
+
+def test_ticks_before_the_schedule_was_started_or_resumed_are_not_missed():
+    result = find(
+        HOURLY,
+        datetime(2026, 11, 20, 11, 30, tzinfo=UTC),
+        datetime(2026, 11, 20, 13, 30, tzinfo=UTC),
+    )
+    assert keys(result) == ["2026-11-20-11:00"]
+
+
+def test_limit_keeps_the_most_recent_and_counts_the_rest():
+    result = find(
+        HOURLY,
+        datetime(2026, 11, 19, 0, tzinfo=UTC),
+        datetime(2026, 11, 20, 13, 30, tzinfo=UTC),
+        limit=3,
+    )
+    assert keys(result) == ["2026-11-20-09:00", "2026-11-20-10:00", "2026-11-20-11:00"]
+    assert result.left_out == 34
+
+
+def test_holidays_are_not_missed_runs_and_the_next_business_day_covers_them():
+    ny = ZoneInfo("America/New_York")
+    daily = Schedule(
+        every="day",
+        at="09:00",
+        timezone="America/New_York",
+        skip=["weekends", "holidays"],
+        holiday_calendar="US",
+        start="2026-12-01",
+    )
+    # Down from Tue 22nd noon to Tue 29th 10:00: the runs of Wed 23rd (the 22nd), Thu 24th (the
+    # 23rd) and Mon 28th (24th..27th) were missed; Christmas and the weekend are no runs of their
+    # own; Tue 29th is the scheduler's.
+    result = find(
+        daily, datetime(2026, 12, 22, 12, tzinfo=ny), datetime(2026, 12, 29, 10, tzinfo=ny)
+    )
+    assert keys(result) == ["2026-12-22", "2026-12-23", "2026-12-24..2026-12-27"]
