@@ -14,7 +14,7 @@ from reports_pipeline.scheduling.cadence import schedule_cron, tick_runs
 from reports_pipeline.scheduling.due import DueRun
 from reports_pipeline.scheduling.preview import upcoming_ticks
 from reports_pipeline.spec.report import WEEKDAYS, Schedule
-from reports_pipeline_tests.report_files import report_dict, write_report
+from reports_pipeline_tests.report_files import report_dict, write_connections, write_report
 
 ZONES = ["UTC", "America/New_York", "Europe/Berlin", "Asia/Kolkata", "Australia/Sydney"]
 CRONS = ["*/30 * * * *", "0 9 * * 1-5", "15 2 * * *", "30 1 1 * *", "0 */6 * * 0,6", "45 23 * * 5"]
@@ -51,7 +51,9 @@ instants = st.datetimes(
 def test_preview_matches_the_daemon_tick_by_tick(schedule, instant):
     with tempfile.TemporaryDirectory() as folder:
         write_report(Path(folder) / "reports", report_dict(schedule=schedule))
-        defs = build_definitions([Path(folder) / "reports"], Path(folder) / "none.yaml")
+        # Half-hourly crons are among the examples; the default policy allows hourly at most.
+        connections = write_connections(Path(folder), {"policy": {"min_interval": "1m"}})
+        defs = build_definitions([Path(folder) / "reports"], connections)
         schedule_def = defs.resolve_schedule_def("test_report_schedule")
         repository = defs.get_repository_def()
         spec = Schedule(**schedule)
