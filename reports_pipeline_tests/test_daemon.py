@@ -53,6 +53,7 @@ def deployment(tmp_path, smtp_server):
                 },
             },
             "storage": {"path": str(tmp_path / "files")},
+            "policy": {"min_interval": "1m"},  # the test's report runs every minute
         },
     )
     write_report(
