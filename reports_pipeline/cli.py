@@ -37,19 +37,35 @@ def cli() -> None:
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path())
 @_connections_option
-def validate(paths: tuple[str, ...], connections: str | None) -> None:
+@click.option(
+    "--strict", is_flag=True, help="Fail (exit code 1) on warnings too, not only on errors."
+)
+def validate(paths: tuple[str, ...], connections: str | None, strict: bool) -> None:
     """Check report files (or folders of them) against the spec and connections.yaml."""
     project = _load(paths, connections)
     for problem in sorted(project.errors + project.warnings, key=lambda e: (e.file, e.line)):
         click.echo(str(problem))
     broken = len(project.errors_by_file())
+    warned = f", {_count(len(project.warnings), 'warning')}" if project.warnings else ""
     if project.errors:
         click.echo(
-            f"{len(project.errors)} errors in {broken} files; {len(project.reports)} reports valid",
+            f"{len(project.errors)} errors in {broken} files; {len(project.reports)} reports valid"
+            f"{warned}",
             err=True,
         )
         sys.exit(1)
-    click.echo(f"ok: {len(project.reports)} reports valid")
+    if strict and project.warnings:
+        click.echo(
+            f"{_count(len(project.warnings), 'warning')}; --strict fails on warnings "
+            f"({len(project.reports)} reports valid)",
+            err=True,
+        )
+        sys.exit(1)
+    click.echo(f"ok: {len(project.reports)} reports valid{warned}")
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 @cli.command(name="list")

@@ -39,7 +39,7 @@ def build_definitions(
     sensors = [build_invalid_report_file_sensor(f, errors) for f, errors in broken.items()]
     if any(job.partitions_def is not None for job in jobs):
         policy = project.connections.policy
-        sensors.append(build_catch_up_sensor(reports, getattr(policy, "max_catchup_periods", 7)))
+        sensors.append(build_catch_up_sensor(reports, policy.max_catchup_periods))
     return Definitions(
         jobs=jobs,
         schedules=schedules,

@@ -16,8 +16,8 @@ import pathlib
 import ssl
 import tempfile
 import threading
-from collections.abc import Callable
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from aiosmtpd.controller import Controller

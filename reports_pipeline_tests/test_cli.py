@@ -136,3 +136,79 @@ def test_run_rejects_a_period_that_does_not_exist(tmp_path):
     assert bad_shape.exit_code != 0 and "periods look like 'YYYY-MM-DD'" in bad_shape.output
     too_early = invoke("run", "test_report", "--period", "2025-06-01", env=env)
     assert too_early.exit_code != 0 and "is not available" in too_early.output
+
+
+def write_copies(folder):
+    """Two reports with the same query, schedule and recipients: valid, with one warning."""
+    write_report(folder, report_dict(name="first"), "a.yaml")
+    write_report(folder, report_dict(name="second"), "b.yaml")
+
+
+def test_validate_prints_warnings_and_still_passes(tmp_path):
+    write_copies(tmp_path)
+    result = invoke("validate", str(tmp_path), "--connections", str(tmp_path / "none.yaml"))
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert re.match(
+        r".*b\.yaml:1: warning: name: same query, schedule and recipients as .*a\.yaml: one of "
+        r"them is probably a copy$",
+        lines[0],
+    )
+    assert lines[-1] == "ok: 2 reports valid, 1 warning"
+
+
+def test_validate_strict_fails_on_warnings(tmp_path):
+    write_copies(tmp_path)
+    result = invoke(
+        "validate", str(tmp_path), "--connections", str(tmp_path / "none.yaml"), "--strict"
+    )
+    assert result.exit_code == 1
+    assert "b.yaml:1: warning: name: same query" in result.output
+    assert "1 warning; --strict fails on warnings (2 reports valid)" in result.output
+
+
+def test_validate_strict_passes_without_warnings():
+    result = invoke("validate", "--strict")
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("ok: 4 reports valid")
+
+
+def test_validate_crowded_slot_warning_names_file_and_schedule_line(tmp_path):
+    for n in range(3):
+        report = report_dict(name=f"r{n}", source={"sql": f"select {n}"})
+        write_report(tmp_path / "reports", report, f"r{n}.yaml")
+    connections = write_connections(tmp_path, {"policy": {"max_reports_per_slot": 2}})
+    result = invoke("validate", str(tmp_path / "reports"), "--connections", str(connections))
+    assert result.exit_code == 0, result.output
+    assert re.search(
+        r"r2\.yaml:5: warning: schedule: 3 reports on connection 'demo_warehouse' are due at "
+        r"14:00 UTC every day \(r0, r1, r2\); policy\.max_reports_per_slot is 2",
+        result.output,
+    )
+
+
+def test_validate_policy_error_fails_with_file_line_and_field(tmp_path):
+    report = report_dict(schedule={"every": "cron", "cron": "*/5 * * * *", "timezone": "UTC"})
+    write_report(tmp_path / "reports", report, "live.yaml")
+    connections = write_connections(tmp_path, {"policy": {"min_interval": "15m"}})
+    result = invoke("validate", str(tmp_path / "reports"), "--connections", str(connections))
+    assert result.exit_code == 1
+    assert re.search(
+        r"live\.yaml:5: schedule: runs every 5 minutes; policy\.min_interval is 15m: use a cron "
+        r"that runs at most once every 15 minutes, or ask for the policy to change",
+        result.output,
+    )
+
+
+def test_validate_owner_over_the_limit_fails(tmp_path):
+    for name in ("a", "b"):
+        report = report_dict(name=f"report_{name}", source={"sql": f"select '{name}'"})
+        write_report(tmp_path / "reports", report, f"{name}.yaml")
+    connections = write_connections(tmp_path, {"policy": {"max_reports_per_owner": 1}})
+    result = invoke("validate", str(tmp_path / "reports"), "--connections", str(connections))
+    assert result.exit_code == 1
+    assert re.search(
+        r"b\.yaml:2: owner: owner@example\.com owns 2 reports; policy\.max_reports_per_owner is 1",
+        result.output,
+    )
+    assert "1 errors in 1 files; 1 reports valid" in result.output

@@ -33,8 +33,8 @@ def test_every_shipped_report_is_a_job_with_a_running_schedule():
         assert steps == ["deliver_1_email", "fetch_and_render", "persist"]
 
 
-def test_shipped_definitions_have_no_invalid_file_sensors():
-    assert [s.name for s in defs.sensors] == []
+def test_shipped_definitions_have_the_catch_up_sensor_and_no_invalid_file_sensors():
+    assert [s.name for s in defs.sensors] == ["report_catch_up"]
 
 
 def test_disabled_report_gets_a_stopped_schedule(tmp_path):
@@ -58,13 +58,13 @@ def test_bad_file_among_good_ones_is_a_visible_sensor_and_the_good_ones_load(tmp
     write_report(tmp_path / "reports", report_dict(name="broken", format="docx"), "broken.yaml")
     built = build_definitions([tmp_path / "reports"], tmp_path / "none.yaml")
     assert built.resolve_job_def("test_report").name == "test_report"
-    (sensor,) = built.sensors
+    (sensor,) = [s for s in built.sensors if s.name.startswith("invalid_report_file__")]
     assert sensor.name.startswith("invalid_report_file__") and sensor.name.endswith("broken_yaml")
     assert sensor.default_status == DefaultSensorStatus.RUNNING
     assert "broken.yaml:" in sensor.description and "format:" in sensor.description
     result = sensor(build_sensor_context())
     assert isinstance(result, SkipReason)
-    assert "'csv' or 'xlsx'" in result.skip_message
+    assert "'json' or 'parquet' (got 'docx')" in result.skip_message
 
 
 def test_broken_connections_file_is_visible_and_reports_using_it_are_too(tmp_path):

@@ -1,7 +1,9 @@
 """One Dagster job per report: fetch_and_render → persist → one deliver step per target."""
 
 from dataclasses import asdict
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from dagster import (
     Failure,
@@ -16,7 +18,7 @@ from dagster import (
 )
 
 from reports_pipeline.jobs.email_delivery import build_email_delivery_op
-from reports_pipeline.render import render_file
+from reports_pipeline.render import ReportDocument, render_file
 from reports_pipeline.resources.storage import STORAGE_RESOURCE_KEY
 from reports_pipeline.scheduling.run_period import period_of_run
 from reports_pipeline.spec.connections import DEMO_WAREHOUSE, ConnectionsFile
@@ -53,6 +55,20 @@ def _check_rows(spec: ReportSpec, rows: int) -> None:
         )
 
 
+def _document(report: LoadedReport, period) -> ReportDocument:
+    spec = report.spec
+    return ReportDocument(
+        name=spec.name,
+        title=spec.display_title,
+        description=spec.description,
+        period_key=period.key,
+        period_start=period.start,
+        period_end=period.end,
+        generated_at=datetime.now(ZoneInfo(spec.timezone)),
+        template_dir=report.path.parent,
+    )
+
+
 def build_report_job(
     report: LoadedReport, connections: ConnectionsFile, partitions_def
 ) -> JobDefinition:
@@ -76,7 +92,9 @@ def build_report_job(
         params = {**spec.source.params, "period_start": period.start, "period_end": period.end}
         try:
             batches = warehouse.stream(spec.source.sql, params, timeout=spec.source.timeout)
-            result = render_file(spec.format, batches, staged, spec.options)
+            result = render_file(
+                spec.format, batches, staged, spec.options, _document(report, period)
+            )
         except Exception as exc:
             staged.unlink(missing_ok=True)
             raise Failure(

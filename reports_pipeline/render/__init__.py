@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,7 +14,31 @@ from pydantic import BaseModel
 if TYPE_CHECKING:
     import pyarrow as pa
 
-FORMATS = ("csv", "xlsx")
+# format → (module, function). Imported on use: openpyxl, weasyprint and friends take time to
+# import, and every run re-imports the code location (ARCHITECTURE.md, behaviour 8).
+_RENDERERS = {
+    "csv": ("reports_pipeline.render.csv_file", "render_csv"),
+    "xlsx": ("reports_pipeline.render.xlsx_file", "render_xlsx"),
+    "pdf": ("reports_pipeline.render.document", "render_pdf"),
+    "html": ("reports_pipeline.render.document", "render_html"),
+    "json": ("reports_pipeline.render.json_file", "render_json"),
+    "parquet": ("reports_pipeline.render.parquet_file", "render_parquet"),
+}
+FORMATS = tuple(_RENDERERS)
+
+
+@dataclass(frozen=True)
+class ReportDocument:
+    """What a rendered file says about itself: which report, which period, when it was made."""
+
+    name: str
+    title: str
+    description: str
+    period_key: str
+    period_start: datetime
+    period_end: datetime
+    generated_at: datetime
+    template_dir: Path | None = None  # where format_options.template is looked up
 
 
 @dataclass(frozen=True)
@@ -23,18 +49,36 @@ class RenderResult:
 
 
 def render_file(
-    format: str, batches: Iterable[pa.RecordBatch], destination: Path, options: BaseModel
+    format: str,
+    batches: Iterable[pa.RecordBatch],
+    destination: Path,
+    options: BaseModel,
+    document: ReportDocument | None = None,
 ) -> RenderResult:
-    """Write ``batches`` to ``destination`` in ``format`` (``csv`` or ``xlsx``) with ``options``.
+    """Write ``batches`` to ``destination`` in ``format`` with ``options``, compressed if asked.
 
-    Raises ``ValueError`` for any other format.
+    Raises ``ValueError`` for an unknown format.
     """
-    # Imported on use: openpyxl alone takes ~0.1 s to import, and every run re-imports the
-    # code location (ARCHITECTURE.md, behaviour 8).
-    if format == "csv":
-        from reports_pipeline.render.csv_file import render_csv as render
-    elif format == "xlsx":
-        from reports_pipeline.render.xlsx_file import render_xlsx as render
-    else:
+    if format not in _RENDERERS:
         raise ValueError(f"unknown report format {format!r}; expected one of {', '.join(FORMATS)}")
-    return RenderResult(rows=render(batches, Path(destination), options))
+    module, function = _RENDERERS[format]
+    render = getattr(importlib.import_module(module), function)
+    destination = Path(destination)
+    compress = getattr(options, "compress", None)
+    if compress is None:
+        return RenderResult(rows=render(batches, destination, options, document))
+    from reports_pipeline.render.compression import compress_file
+
+    raw = destination.with_name(f"{destination.name}.uncompressed")
+    try:
+        rows = render(batches, raw, options, document)
+        compress_file(
+            raw,
+            destination,
+            method=compress,
+            # report_2026-11-02.csv.zip holds report_2026-11-02.csv
+            inner_name=destination.name.rsplit(".", 1)[0],
+        )
+    finally:
+        raw.unlink(missing_ok=True)
+    return RenderResult(rows=rows)

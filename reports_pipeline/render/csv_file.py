@@ -10,7 +10,9 @@ import pyarrow.csv as pa_csv
 from reports_pipeline.spec.report import CsvOptions
 
 
-def render_csv(batches: Iterable[pa.RecordBatch], destination: Path, options: CsvOptions) -> int:
+def render_csv(
+    batches: Iterable[pa.RecordBatch], destination: Path, options: CsvOptions, document=None
+) -> int:
     """Write ``batches`` as CSV to ``destination``; return the number of data rows written.
 
     ``options.delimiter`` separates fields and ``options.bom`` starts the file with a UTF-8

@@ -20,7 +20,9 @@ DATETIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
 _NATIVE = (bool, int, float, Decimal, time, timedelta)
 
 
-def render_xlsx(batches: Iterable[pa.RecordBatch], destination: Path, options: XlsxOptions) -> int:
+def render_xlsx(
+    batches: Iterable[pa.RecordBatch], destination: Path, options: XlsxOptions, document=None
+) -> int:
     """Write ``batches`` to one sheet named ``options.sheet_name``; return the data rows written.
 
     Numbers (``Decimal`` too) stay numbers, booleans booleans, NULL an empty cell; dates and

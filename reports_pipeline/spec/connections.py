@@ -105,6 +105,8 @@ class TeamPolicy(_Strict):
 
 
 class Policy(_Strict):
+    """The deployment's limits on every report (``connections.yaml`` ``policy``)."""
+
     timezone: str = "UTC"
     max_reports_per_owner: int = Field(10, ge=1)
     min_interval: timedelta = timedelta(hours=1)
@@ -113,6 +115,10 @@ class Policy(_Strict):
     max_attachment_mb: float = Field(20, gt=0)
     retry: RetryPolicySpec = RetryPolicySpec()
     teams: dict[str, TeamPolicy] = {}
+    # How many missed periods a schedule catches up on after downtime (0: none).
+    max_catchup_periods: int = Field(7, ge=0)
+    # More reports than this on one source connection in the same minute is a warning.
+    max_reports_per_slot: int = Field(5, ge=1)
 
     @field_validator("min_interval", mode="before")
     @classmethod

@@ -1,4 +1,7 @@
-"""Load report files and ``connections.yaml``: parse, validate, cross-check. No Dagster here."""
+"""Load report files and ``connections.yaml``: parse, validate, cross-check.
+
+Dagster is used only for its cron iterator (policy and conflict checks), imported when needed.
+"""
 
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -7,6 +10,7 @@ from pathlib import Path
 from pydantic import BaseModel, ValidationError
 
 from reports_pipeline.locations import display_path
+from reports_pipeline.spec.conflicts import owner_limit_errors, schedule_conflicts
 from reports_pipeline.spec.connections import (
     CONNECTION_KINDS,
     CONNECTION_NAME,
@@ -16,6 +20,7 @@ from reports_pipeline.spec.connections import (
     ConnectionsFile,
 )
 from reports_pipeline.spec.errors import field_path, validation_errors
+from reports_pipeline.spec.policy import check_min_interval
 from reports_pipeline.spec.report import FORMAT_OPTIONS, ReportSpec
 from reports_pipeline.spec.yaml_source import (
     Location,
@@ -228,6 +233,7 @@ def check_report(
         ("source", "connection"), spec.source.connection or DEMO_WAREHOUSE, SQL_KINDS, "a source"
     )
     policy = connections.policy
+    errors.extend(check_min_interval(spec, document, policy))
     sample = _sample_context(spec)
     for index, target in enumerate(spec.deliver):
         base: Location = ("deliver", index, target.channel)
@@ -295,9 +301,14 @@ def with_policy_defaults(spec: ReportSpec, connections: ConnectionsFile) -> Repo
 
 
 def load_project(paths: list[Path], connections_file: Path | None) -> ReportProject:
-    """Load every report under ``paths``; bad files are reported, good ones are kept."""
+    """Load every report under ``paths``; bad files are reported, good ones are kept.
+
+    Checks across reports come last: owners over their limit (errors), then copies and
+    crowded minutes among the reports still valid (warnings).
+    """
     connections, errors = load_connections(connections_file)
     project = ReportProject(reports=[], connections=connections, errors=list(errors))
+    parsed: list[LoadedReport] = []  # every report that parsed, valid or not: owners own them
     first_by_name: dict[str, LoadedReport] = {}
     for path in find_report_files(paths):
         try:
@@ -318,12 +329,23 @@ def load_project(paths: list[Path], connections_file: Path | None) -> ReportProj
                     "names must be unique, rename one of them",
                 )
             )
-        if problems:
-            project.errors.extend(problems)
-            continue
         loaded = LoadedReport(
             spec=with_policy_defaults(spec, connections), path=path, document=document
         )
+        parsed.append(loaded)
+        if problems:
+            project.errors.extend(problems)
+            continue
         first_by_name[spec.name] = loaded
         project.reports.append(loaded)
+    _check_across_reports(project, parsed)
     return project
+
+
+def _check_across_reports(project: ReportProject, parsed: list[LoadedReport]) -> None:
+    """Add the errors and warnings that need every report; drop reports that fail them."""
+    over_limit = owner_limit_errors(parsed, project.connections.policy)
+    project.errors.extend(over_limit)
+    rejected = {error.file for error in over_limit}
+    project.reports = [r for r in project.reports if r.shown_as not in rejected]
+    project.warnings.extend(schedule_conflicts(project.reports, project.connections))

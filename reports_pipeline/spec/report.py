@@ -20,7 +20,7 @@ from reports_pipeline.spec.durations import parse_duration
 REPORT_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 CADENCES = ("hour", "day", "week", "month", "quarter", "cron")
-FORMATS = ("csv", "xlsx")
+FORMATS = ("csv", "xlsx", "pdf", "html", "json", "parquet")
 
 
 class _Strict(BaseModel):
@@ -174,6 +174,11 @@ class Schedule(_Strict):
             if self.at is not None or self.on is not None:
                 raise ValueError("every: cron takes its time from cron:; remove at: and on:")
             _check_cron(self.cron)
+            if "weekends" in self.skip and not _runs_on_weekdays(self.cron):
+                raise ValueError(
+                    f'cron "{self.cron}" runs only at weekends;'
+                    " with skip: [weekends] it would never run"
+                )
         elif self.cron is not None:
             raise ValueError(f"cron: is only used with every: cron (this report is every: {every})")
         if every == "week":
@@ -197,6 +202,19 @@ class Schedule(_Strict):
         return self.at or time(0, 0)
 
 
+def _runs_on_weekdays(expression: str) -> bool:
+    """Whether a cron fires on some weekday (looked at over two weeks of its ticks)."""
+    from dagster._utils.schedules import schedule_execution_time_iterator
+
+    ticks = schedule_execution_time_iterator(datetime(2026, 1, 5).timestamp(), expression, "UTC")
+    for tick in ticks:
+        if tick.weekday() < 5:
+            return True
+        if tick.timestamp() > datetime(2026, 1, 19).timestamp():
+            return False
+    return False
+
+
 def _check_cron(expression: str) -> None:
     from dagster._utils.schedules import is_valid_cron_string
 
@@ -207,13 +225,21 @@ def _check_cron(expression: str) -> None:
         )
 
 
-class CsvOptions(_Strict):
+class _FormatOptions(_Strict):
+    # Any format can be compressed after rendering; the file name gains .gz or .zip.
+    compress: Literal["gzip", "zip"] | None = None
+
+
+class CsvOptions(_FormatOptions):
     delimiter: str = Field(",", min_length=1, max_length=1)
-    bom: bool = False
+    bom: bool = False  # a UTF-8 byte order mark, so Excel opens accents correctly
+    quoting: Literal["needed", "all", "none"] = "needed"
 
 
-class XlsxOptions(_Strict):
+class XlsxOptions(_FormatOptions):
     sheet_name: str = Field("Report", min_length=1, max_length=31)
+    freeze_header: bool = True
+    autofilter: bool = True
 
     @field_validator("sheet_name")
     @classmethod
@@ -223,7 +249,44 @@ class XlsxOptions(_Strict):
         return value
 
 
-FORMAT_OPTIONS: dict[str, type[_Strict]] = {"csv": CsvOptions, "xlsx": XlsxOptions}
+class ChartOptions(_Strict):
+    type: Literal["bar", "line"]
+    x: str = Field(min_length=1)
+    y: str = Field(min_length=1)
+
+
+class DocumentOptions(_FormatOptions):
+    """PDF and HTML: a Jinja2 HTML template (a default one ships) with an optional chart."""
+
+    template: str | None = None  # a file next to the report
+    chart: ChartOptions | None = None
+    orientation: Literal["portrait", "landscape"] = "portrait"
+
+
+class PdfOptions(DocumentOptions):
+    pdf_max_rows: int = Field(5000, ge=0)
+
+
+class HtmlOptions(DocumentOptions):
+    max_rows: int = Field(5000, ge=0)
+
+
+class JsonOptions(_FormatOptions):
+    lines: bool = False  # JSON Lines (one object per line) instead of one array
+
+
+class ParquetOptions(_FormatOptions):
+    codec: Literal["snappy", "zstd", "gzip", "none"] = "zstd"
+
+
+FORMAT_OPTIONS: dict[str, type[_FormatOptions]] = {
+    "csv": CsvOptions,
+    "xlsx": XlsxOptions,
+    "pdf": PdfOptions,
+    "html": HtmlOptions,
+    "json": JsonOptions,
+    "parquet": ParquetOptions,
+}
 
 
 class Checks(_Strict):
@@ -293,7 +356,7 @@ class ReportSpec(_Strict):
     tags: dict[str, str] = {}
     source: Source
     schedule: Schedule
-    format: Literal["csv", "xlsx"]
+    format: Literal["csv", "xlsx", "pdf", "html", "json", "parquet"]
     format_options: dict[str, Any] = {}
     send_if: Literal["always", "rows"] = "always"
     checks: Checks = Checks()
@@ -329,7 +392,10 @@ class ReportSpec(_Strict):
 
     @property
     def extension(self) -> str:
-        return self.format
+        """The stored file's extension, compression included (``csv.gz``, ``pdf.zip``)."""
+        compress = self.format_options.get("compress")
+        suffix = {"gzip": ".gz", "zip": ".zip"}.get(compress, "")
+        return f"{self.format}{suffix}"
 
     @property
     def options(self) -> BaseModel:

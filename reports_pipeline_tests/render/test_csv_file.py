@@ -121,5 +121,5 @@ def test_render_file_dispatches_csv_and_counts_rows(tmp_path):
 
 
 def test_render_file_rejects_an_unknown_format(tmp_path):
-    with pytest.raises(ValueError, match="unknown report format 'pdf'"):
-        render_file("pdf", [_batch(n=[1])], tmp_path / "out.pdf", CsvOptions())
+    with pytest.raises(ValueError, match="unknown report format 'docx'"):
+        render_file("docx", [_batch(n=[1])], tmp_path / "out.docx", CsvOptions())

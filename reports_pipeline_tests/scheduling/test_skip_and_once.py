@@ -164,6 +164,7 @@ def test_once_never_runs_in_a_later_year(tmp_path):
         ({"every": "day", "run_at": "2026-12-01T08:00"}, "only used with every: once"),
         ({"every": "once", "run_at": "2026-12-01T08:00+01:00"}, "without an offset"),
         ({"every": "week", "on": "sunday", "skip": ["weekends"]}, "would never run"),
+        ({"every": "cron", "cron": "0 */6 * * 0,6", "skip": ["weekends"]}, "would never run"),
     ],
 )
 def test_bad_schedules_are_refused_with_a_clear_message(tmp_path, schedule, message):

@@ -53,7 +53,7 @@ def test_unknown_field_names_line_and_suggests_the_right_one(tmp_path):
         ({"name": "Weekly-Revenue"}, "name", "e.g. 'weekly_revenue'"),
         ({"name": 12}, "name", "string"),
         ({"owner": "not-an-address"}, "owner", "not a valid email address"),
-        ({"format": "docx"}, "format", "'csv' or 'xlsx'"),
+        ({"format": "docx"}, "format", "'json' or 'parquet' (got 'docx')"),
         ({"schedule": {"every": "fortnight"}}, "schedule.every", "'hour', 'day'"),
         (
             {"schedule": {"every": "cron", "cron": "0 9 * *"}},
@@ -248,7 +248,7 @@ def test_unknown_connection_kind_in_connections_file(tmp_path):
 def test_one_bad_file_does_not_stop_the_good_ones(tmp_path):
     write_report(tmp_path / "reports", report_dict(), "good.yaml")
     write_report(
-        tmp_path / "reports" / "team_a", report_dict(name="other", format="pdf"), "bad.yaml"
+        tmp_path / "reports" / "team_a", report_dict(name="other", format="docx"), "bad.yaml"
     )
     project = load_project([tmp_path / "reports"], None)
     assert [r.spec.name for r in project.reports] == ["test_report"]
