@@ -14,6 +14,9 @@ _REPORT_TYPES = {
     ".parquet": "application/vnd.apache.parquet",
     ".json": "application/json",
     ".pdf": "application/pdf",
+    ".html": "text/html",
+    ".gz": "application/gzip",
+    ".zip": "application/zip",
 }
 
 
