@@ -247,3 +247,53 @@ def main() -> None:
     except Exception as exc:  # an analyst's tool: a one-line reason, never a traceback
         click.echo(f"error: {type(exc).__name__}: {exc}", err=True)
         sys.exit(2)
+
+
+@cli.command(name="test-connection")
+@click.argument("name")
+@_connections_option
+def test_connection(name: str, connections: str | None) -> None:
+    """Check a connection (login, write permission, reachability) without sending a report."""
+    from reports_pipeline.resources.connections import connection_resource
+    from reports_pipeline.spec.loader import load_connections
+
+    path = Path(connections) if connections else locations.connections_path()
+    loaded, errors = load_connections(path)
+    if errors:
+        raise click.ClickException("\n".join(str(e) for e in errors))
+    if name not in loaded.connections:
+        known = ", ".join(sorted(loaded.connections))
+        raise click.ClickException(f"no connection named '{name}'; connections: {known}")
+    resource = connection_resource(loaded.connections[name])
+    try:
+        # EnvVar fields are resolved from this process's environment, as a run would.
+        result = resource.process_config_and_initialize().check()
+    except Exception as exc:  # the reason, never a traceback or a secret
+        raise click.ClickException(f"{name}: {exc}") from None
+    click.echo(f"{name}: ok: {result}")
+
+
+@cli.command()
+@click.argument("name")
+@click.option("--count", default=10, show_default=True, type=click.IntRange(1, 500))
+def history(name: str, count: int) -> None:
+    """The last runs of a report and what happened to each delivery target."""
+    from dagster import DagsterInstance
+
+    from reports_pipeline.run_history import report_history
+
+    if not os.environ.get("DAGSTER_HOME"):
+        raise click.ClickException(
+            "set DAGSTER_HOME to the instance to read (make dev uses var/dagster_home)"
+        )
+    with DagsterInstance.get() as instance:
+        runs = report_history(instance, name, count)
+    if not runs:
+        click.echo(f"no runs of {name}")
+        return
+    for run in runs:
+        period = run.period or "-"
+        click.echo(f"{run.created:%Y-%m-%d %H:%M} {run.status:<9} {period:<24} {run.run_id[:8]}")
+        for target in run.targets:
+            outcome = f"{target.status:<18} attempts {target.attempts}"
+            click.echo(f"    {target.step:<20} {outcome}  {target.detail}")

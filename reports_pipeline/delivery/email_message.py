@@ -27,6 +27,12 @@ def _one_line(value: str, what: str) -> str:
     return value
 
 
+def attachment_content_type(name: str) -> str:
+    """The MIME type of a report file, from its name (``text/csv``, ``application/pdf``...)."""
+    maintype, subtype = _attachment_type(name)
+    return f"{maintype}/{subtype}"
+
+
 def _attachment_type(name: str) -> tuple[str, str]:
     suffix = pathlib.PurePath(name).suffix.lower()
     mime = _REPORT_TYPES.get(suffix) or mimetypes.guess_type(name)[0] or "application/octet-stream"
@@ -43,9 +49,11 @@ def build_email_message(
     body: str,
     attachment: pathlib.Path | None,
     attachment_name: str | None = None,
+    html: str | None = None,
     message_id_domain: str = "reports.local",
 ) -> EmailMessage:
-    """Build a report e-mail with To, Cc, Date and Message-ID headers and a UTF-8 text body.
+    """Build a report e-mail with To, Cc, Date and Message-ID headers and a UTF-8 text body
+    (with ``html`` as its alternative when given).
 
     There is deliberately no ``bcc`` parameter: blind copies belong in the SMTP envelope only
     (see :func:`envelope_recipients`), never in a header every recipient can read.
@@ -62,6 +70,9 @@ def build_email_message(
     message["Date"] = formatdate(localtime=False, usegmt=True)
     message["Message-ID"] = make_msgid(domain=message_id_domain)
     message.set_content(body, charset="utf-8")
+    if html is not None:
+        # multipart/alternative: mail clients show the HTML, others the plain text
+        message.add_alternative(html, subtype="html", charset="utf-8")
     if attachment is not None:
         filename = _one_line(attachment_name or attachment.name, "attachment name")
         maintype, subtype = _attachment_type(filename)

@@ -2,6 +2,8 @@
 
 import smtplib
 import ssl
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 
@@ -113,23 +115,13 @@ def _refusals(refused: dict[str, tuple[int, bytes]]) -> dict[str, str]:
     return {address: _reply_text(code, reply) for address, (code, reply) in refused.items()}
 
 
-def send_via_smtp(
-    message: EmailMessage, *, envelope_from: str, recipients: list[str], settings: SmtpSettings
-) -> SmtpReceipt:
-    """Send ``message`` to the envelope ``recipients`` (Bcc included) and return a receipt.
-
-    Some recipients refused: the receipt lists them and the caller decides. All refused, 5xx,
-    bad credentials or missing STARTTLS: :class:`PermanentDeliveryError`. Unreachable server,
-    timeouts and 4xx: :class:`TransientDeliveryError`. No message ever contains the password.
-    """
-    where = f"{settings.host}:{settings.port}"
+@contextmanager
+def _mapped_errors(where: str) -> Iterator[None]:
+    """smtplib, ssl and socket errors as transient or permanent delivery errors."""
     # `from None` everywhere: one clear message for the run log and owner notifications,
     # rather than smtplib internals printed as "during handling of the above exception".
     try:
-        with _open(settings) as client:
-            _secure_and_login(client, settings)
-            refused = client.send_message(message, envelope_from, to_addrs=recipients)
-            server_reply = client.data_reply
+        yield
     except smtplib.SMTPRecipientsRefused as exc:
         refusals = _refusals(exc.recipients)
         # Only a refusal that is temporary for every recipient is worth retrying.
@@ -156,6 +148,23 @@ def send_via_smtp(
         # Refused connections, resets and timeouts; SMTPException and ssl.SSLError are OSError
         # too, so this generic catch has to come after the specific ones above.
         raise TransientDeliveryError(f"cannot reach smtp {where}: {exc}") from None
+
+
+def send_via_smtp(
+    message: EmailMessage, *, envelope_from: str, recipients: list[str], settings: SmtpSettings
+) -> SmtpReceipt:
+    """Send ``message`` to the envelope ``recipients`` (Bcc included) and return a receipt.
+
+    Some recipients refused: the receipt lists them and the caller decides. All refused, 5xx,
+    bad credentials or missing STARTTLS: :class:`PermanentDeliveryError`. Unreachable server,
+    timeouts and 4xx: :class:`TransientDeliveryError`. No message ever contains the password.
+    """
+    where = f"{settings.host}:{settings.port}"
+    with _mapped_errors(where):
+        with _open(settings) as client:
+            _secure_and_login(client, settings)
+            refused = client.send_message(message, envelope_from, to_addrs=recipients)
+            server_reply = client.data_reply
     refusals = _refusals(refused)
     accepted = [r for r in recipients if r not in refused]
     return SmtpReceipt(
@@ -164,3 +173,14 @@ def send_via_smtp(
         refused=refusals,
         server_reply=server_reply,
     )
+
+
+def check_smtp(settings: SmtpSettings) -> str:
+    """Connect, secure and log in as a delivery would, without sending anything."""
+    where = f"{settings.host}:{settings.port}"
+    with _mapped_errors(where):
+        with _open(settings) as client:
+            _secure_and_login(client, settings)
+            client.noop()
+    login = f" as {settings.username}" if settings.username else ""
+    return f"smtp {where}: connected{login}"

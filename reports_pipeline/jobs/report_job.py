@@ -17,8 +17,9 @@ from dagster import (
     op,
 )
 
-from reports_pipeline.jobs.email_delivery import build_email_delivery_op
+from reports_pipeline.jobs.delivery_step import build_delivery_op
 from reports_pipeline.render import ReportDocument, render_file
+from reports_pipeline.render.preview import PreviewTap
 from reports_pipeline.resources.storage import STORAGE_RESOURCE_KEY
 from reports_pipeline.scheduling.run_period import period_of_run
 from reports_pipeline.spec.connections import DEMO_WAREHOUSE, ConnectionsFile
@@ -91,7 +92,9 @@ def build_report_job(
         staged = storage.staging_path(spec.name, period.key, spec.extension, context.run_id)
         params = {**spec.source.params, "period_start": period.start, "period_end": period.end}
         try:
-            batches = warehouse.stream(spec.source.sql, params, timeout=spec.source.timeout)
+            batches = PreviewTap(
+                warehouse.stream(spec.source.sql, params, timeout=spec.source.timeout)
+            )
             result = render_file(
                 spec.format, batches, staged, spec.options, _document(report, period)
             )
@@ -105,7 +108,12 @@ def build_report_job(
             f"{result.rows} rows for {period.start.isoformat()} – {period.end.isoformat()}"
         )
         _check_rows(spec, result.rows)
-        return {"staged": str(staged), "rows": result.rows, "period": period.key}
+        return {
+            "staged": str(staged),
+            "rows": result.rows,
+            "period": period.key,
+            "preview": batches.as_dict(),
+        }
 
     @op(
         name=op_definition_name(spec.name, "persist"),
@@ -123,7 +131,7 @@ def build_report_job(
             rendered["rows"],
         )
         yield Output(
-            asdict(stored),
+            {**asdict(stored), "preview": rendered.get("preview")},
             metadata={
                 "rows": stored.rows,
                 "bytes": stored.bytes,
@@ -133,13 +141,18 @@ def build_report_job(
             },
         )
 
-    deliver_ops = [
-        (
-            f"deliver_{index + 1}_{target.channel}",
-            build_email_delivery_op(report, index, target.settings, connections, partitions_def),
-        )
-        for index, target in enumerate(spec.deliver)
-    ]
+    # Large files go out as links: to storage.public_base_url if there is one, else to the
+    # report's first s3 target, whose upload the linking steps then wait for.
+    s3_index = next((i for i, t in enumerate(spec.deliver) if t.channel == "s3"), None)
+    link_source = None
+    if s3_index is not None and not connections.storage.public_base_url:
+        s3_target = spec.deliver[s3_index].s3
+        link_source = (s3_target.connection, s3_target)
+    steps = []
+    for index, target in enumerate(spec.deliver):
+        links = link_source if target.channel in ("email", "slack") else None
+        deliver = build_delivery_op(report, index, target, connections, partitions_def, links)
+        steps.append((f"deliver_{index + 1}_{target.channel}", deliver, links is not None))
 
     @job(
         name=spec.name,
@@ -151,7 +164,16 @@ def build_report_job(
     )
     def report_job():
         stored = persist.alias("persist")(fetch_and_render.alias("fetch_and_render")())
-        for step_name, deliver in deliver_ops:
-            deliver.alias(step_name)(stored)
+        uploaded = None
+        if s3_index is not None:
+            name, deliver, _ = steps[s3_index]
+            uploaded = deliver.alias(name)(stored=stored)
+        for index, (name, deliver, waits_for_upload) in enumerate(steps):
+            if index == s3_index:
+                continue
+            if waits_for_upload:
+                deliver.alias(name)(stored=stored, after=uploaded)
+            else:
+                deliver.alias(name)(stored=stored)
 
     return report_job

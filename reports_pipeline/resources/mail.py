@@ -1,21 +1,34 @@
-"""Mail connections as Dagster resources; passwords are ``EnvVar`` fields, never plain values."""
+"""Mail connections as Dagster resources; passwords and keys are ``EnvVar`` fields."""
 
-from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
 
 from dagster import ConfigurableResource
 
-from reports_pipeline.delivery.outbox import write_to_outbox
-from reports_pipeline.delivery.smtp import SmtpSettings, send_via_smtp
+from reports_pipeline.delivery.email_compose import ComposedEmail, compose_email
+from reports_pipeline.delivery.email_message import build_email_message, envelope_recipients
+from reports_pipeline.delivery.receipts import DeliveryReceipt
+from reports_pipeline.delivery.request import DeliveryRequest
+from reports_pipeline.spec.report import EmailTarget
 
 
-@dataclass(frozen=True)
-class MailReceipt:
-    """What a mail connection reports back, shown as run metadata."""
+def _compose(request: DeliveryRequest, target: EmailTarget, body: str | None) -> ComposedEmail:
+    return compose_email(request, subject=target.subject, body=body, attach=target.attach)
 
-    summary: str
-    details: dict = field(default_factory=dict)
+
+def _message(
+    from_address: str, request: DeliveryRequest, target: EmailTarget, email: ComposedEmail
+) -> EmailMessage:
+    return build_email_message(
+        from_address=from_address,
+        to=list(target.to),
+        cc=list(target.cc),
+        subject=email.subject,
+        body=email.text,
+        html=email.html,
+        attachment=request.file if email.attach else None,
+        attachment_name=request.file_name,
+    )
 
 
 class SmtpMailer(ConfigurableResource):
@@ -31,8 +44,10 @@ class SmtpMailer(ConfigurableResource):
     timeout: float = 30.0
     ca_file: str | None = None
 
-    def send(self, message: EmailMessage, recipients: list[str], stem: str) -> MailReceipt:
-        settings = SmtpSettings(
+    def settings(self):
+        from reports_pipeline.delivery.smtp import SmtpSettings
+
+        return SmtpSettings(
             host=self.host,
             port=self.port,
             starttls=self.starttls,
@@ -42,18 +57,36 @@ class SmtpMailer(ConfigurableResource):
             timeout=self.timeout,
             ca_file=self.ca_file,
         )
+
+    def deliver(
+        self, request: DeliveryRequest, target: EmailTarget, body: str | None = None
+    ) -> DeliveryReceipt:
+        from reports_pipeline.delivery.smtp import send_via_smtp
+
+        email = _compose(request, target, body)
+        recipients = envelope_recipients(target.to, target.cc, target.bcc)
         receipt = send_via_smtp(
-            message, envelope_from=self.from_address, recipients=recipients, settings=settings
+            _message(self.from_address, request, target, email),
+            envelope_from=self.from_address,
+            recipients=recipients,
+            settings=self.settings(),
         )
-        return MailReceipt(
+        return DeliveryReceipt(
             summary=f"accepted by {self.host}:{self.port} for {len(receipt.accepted)} recipients",
             details={
                 "message_id": receipt.message_id,
                 "accepted": len(receipt.accepted),
                 "refused": receipt.refused,
                 "server_reply": receipt.server_reply,
+                "attached": email.attach,
+                "link": email.link,
             },
         )
+
+    def check(self) -> str:
+        from reports_pipeline.delivery.smtp import check_smtp
+
+        return check_smtp(self.settings())
 
 
 class OutboxMailer(ConfigurableResource):
@@ -62,12 +95,65 @@ class OutboxMailer(ConfigurableResource):
     path: str
     from_address: str = "reports@localhost"
 
-    def send(self, message: EmailMessage, recipients: list[str], stem: str) -> MailReceipt:
+    def deliver(
+        self, request: DeliveryRequest, target: EmailTarget, body: str | None = None
+    ) -> DeliveryReceipt:
+        from reports_pipeline.delivery.outbox import write_to_outbox
+
+        email = _compose(request, target, body)
         written = write_to_outbox(
-            message,
+            _message(self.from_address, request, target, email),
             envelope_from=self.from_address,
-            recipients=recipients,
+            recipients=envelope_recipients(target.to, target.cc, target.bcc),
             folder=Path(self.path),
-            stem=stem,
+            stem=Path(request.file_name).stem.replace(".", "_"),
         )
-        return MailReceipt(summary=f"written to {written}", details={"eml": str(written.resolve())})
+        return DeliveryReceipt(
+            summary=f"written to {written}", details={"eml": str(written.resolve())}
+        )
+
+    def check(self) -> str:
+        folder = Path(self.path).resolve()
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / ".write-test"
+        probe.write_text("ok")
+        probe.unlink()
+        return f"outbox folder {folder} is writable"
+
+
+class SendgridMailer(ConfigurableResource):
+    """Mail sent through the SendGrid API."""
+
+    api_key: str
+    from_address: str
+    base_url: str = "https://api.sendgrid.com"
+    timeout: float = 30.0
+
+    def settings(self):
+        from reports_pipeline.delivery.sendgrid_mail import SendgridSettings
+
+        return SendgridSettings(api_key=self.api_key, base_url=self.base_url, timeout=self.timeout)
+
+    def deliver(
+        self, request: DeliveryRequest, target: EmailTarget, body: str | None = None
+    ) -> DeliveryReceipt:
+        from reports_pipeline.delivery.sendgrid_mail import send_via_sendgrid
+
+        email = _compose(request, target, body)
+        return send_via_sendgrid(
+            from_address=self.from_address,
+            to=list(target.to),
+            cc=list(target.cc),
+            bcc=list(target.bcc),
+            subject=email.subject,
+            text=email.text,
+            html=email.html,
+            attachment=request.file if email.attach else None,
+            attachment_type=request.content_type if email.attach else None,
+            settings=self.settings(),
+        )
+
+    def check(self) -> str:
+        from reports_pipeline.delivery.sendgrid_mail import check_sendgrid
+
+        return check_sendgrid(self.settings())

@@ -35,6 +35,11 @@ class SqlWarehouse(ConfigurableResource):
         finally:
             engine.dispose()
 
+    def check(self) -> str:
+        """Connect and run ``select 1``."""
+        batches = list(self.stream("select 1 as ok", {}))
+        return f"query answered ({sum(b.num_rows for b in batches)} row)"
+
 
 class DemoWarehouse(SqlWarehouse):
     """The embedded demo warehouse: a SQLite file generated on first use."""

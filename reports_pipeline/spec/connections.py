@@ -4,7 +4,7 @@ import re
 from datetime import timedelta
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from reports_pipeline.spec.durations import parse_duration
 from reports_pipeline.spec.values import EnvRef, Setting
@@ -47,6 +47,20 @@ class DemoWarehouseConnection(_Strict):
     path: Setting = EnvRef(env="REPORTS_DEMO_WAREHOUSE", default="./var/demo_warehouse.sqlite")
 
 
+def _from_environment(value):
+    """Secrets are references to environment variables, never values written in YAML."""
+    if value is not None and not isinstance(value, (dict, EnvRef)):
+        raise ValueError(
+            "a secret is never written in YAML; set an environment variable and write"
+            " {env: VARIABLE_NAME} here"
+        )
+    return value
+
+
+def _secrets(*names: str):
+    return field_validator(*names, mode="before")(lambda value: _from_environment(value))
+
+
 class SmtpConnection(_Strict):
     kind: Literal["smtp"]
     host: Setting
@@ -59,15 +73,7 @@ class SmtpConnection(_Strict):
     timeout: float = Field(30.0, gt=0)
     ca_file: Setting | None = None  # a private CA bundle, for servers with an in-house certificate
 
-    @field_validator("password", mode="before")
-    @classmethod
-    def _password_from_environment(cls, value):
-        if value is not None and not isinstance(value, dict):
-            raise ValueError(
-                "a password is never written in YAML; set an environment variable and write"
-                " password: {env: SMTP_PASSWORD}"
-            )
-        return value
+    _secret_fields = _secrets("password")
 
 
 class OutboxConnection(_Strict):
@@ -76,17 +82,143 @@ class OutboxConnection(_Strict):
     from_address: str = Field("reports@localhost", alias="from")
 
 
-Connection = SqlConnection | DemoWarehouseConnection | SmtpConnection | OutboxConnection
+class SendgridConnection(_Strict):
+    kind: Literal["sendgrid"]
+    api_key: EnvRef
+    from_address: str = Field(alias="from")
+    base_url: str = "https://api.sendgrid.com"
+    timeout: float = Field(30.0, gt=0)
+
+    _secret_fields = _secrets("api_key")
+
+
+class SftpConnection(_Strict):
+    kind: Literal["sftp"]
+    host: Setting
+    port: int = Field(22, ge=1, le=65535)
+    username: Setting
+    password: EnvRef | None = None
+    private_key: EnvRef | None = None
+    private_key_passphrase: EnvRef | None = None
+    host_key: str | None = None  # "ssh-ed25519 AAAA...": unknown keys are refused
+    known_hosts: Setting | None = None
+    timeout: float = Field(30.0, gt=0)
+
+    _secret_fields = _secrets("password", "private_key", "private_key_passphrase")
+
+    @model_validator(mode="after")
+    def _verifiable(self):
+        if not self.host_key and not self.known_hosts:
+            raise ValueError(
+                "an sftp connection needs host_key: (the server's public key line, e.g. from"
+                " ssh-keyscan) or known_hosts: (a file); unknown host keys are never accepted"
+            )
+        if not self.password and not self.private_key:
+            raise ValueError("an sftp connection needs password: or private_key: (from env)")
+        return self
+
+
+class S3Connection(_Strict):
+    kind: Literal["s3"]
+    bucket: str = Field(min_length=3)
+    region: str | None = None
+    endpoint_url: Setting | None = None  # MinIO and other S3-compatible stores
+    access_key_id: Setting | None = None
+    secret_access_key: EnvRef | None = None
+    session_token: EnvRef | None = None
+    server_side_encryption: Literal["AES256", "aws:kms"] | None = None
+    kms_key_id: str | None = None
+    link_expiry: timedelta = timedelta(days=7)  # presigned download links in e-mails
+
+    _secret_fields = _secrets("secret_access_key", "session_token")
+
+    @field_validator("link_expiry", mode="before")
+    @classmethod
+    def _duration(cls, value):
+        return parse_duration(value)
+
+
+class BearerAuth(_Strict):
+    bearer: EnvRef
+
+    _secret_fields = _secrets("bearer")
+
+
+class BasicCredentials(_Strict):
+    username: Setting
+    password: EnvRef
+
+    _secret_fields = _secrets("password")
+
+
+class BasicAuth(_Strict):
+    basic: BasicCredentials
+
+
+class ApiKeyCredentials(_Strict):
+    header: str = "X-API-Key"
+    value: EnvRef
+
+    _secret_fields = _secrets("value")
+
+
+class ApiKeyAuth(_Strict):
+    api_key: ApiKeyCredentials
+
+
+class WebhookConnection(_Strict):
+    kind: Literal["webhook"]
+    url: Setting
+    method: Literal["POST", "PUT"] = "POST"
+    auth: BearerAuth | BasicAuth | ApiKeyAuth | None = None
+    signing_secret: EnvRef | None = None
+    timeout: float = Field(10.0, gt=0)
+
+    _secret_fields = _secrets("signing_secret")
+
+
+class SlackConnection(_Strict):
+    kind: Literal["slack"]
+    token: EnvRef
+    base_url: str = "https://slack.com/api/"
+    timeout: float = Field(30.0, gt=0)
+
+    _secret_fields = _secrets("token")
+
+
+Connection = (
+    SqlConnection
+    | DemoWarehouseConnection
+    | SmtpConnection
+    | OutboxConnection
+    | SendgridConnection
+    | SftpConnection
+    | S3Connection
+    | WebhookConnection
+    | SlackConnection
+)
 
 CONNECTION_KINDS: dict[str, type[BaseModel]] = {
     "sql": SqlConnection,
     "demo": DemoWarehouseConnection,
     "smtp": SmtpConnection,
     "outbox": OutboxConnection,
+    "sendgrid": SendgridConnection,
+    "sftp": SftpConnection,
+    "s3": S3Connection,
+    "webhook": WebhookConnection,
+    "slack": SlackConnection,
 }
 
 SQL_KINDS = ("sql", "demo")
-MAIL_KINDS = ("smtp", "outbox")
+MAIL_KINDS = ("smtp", "outbox", "sendgrid")
+TARGET_KINDS = {
+    "email": MAIL_KINDS,
+    "sftp": ("sftp",),
+    "s3": ("s3",),
+    "webhook": ("webhook",),
+    "slack": ("slack",),
+}
 
 
 class RetryPolicySpec(_Strict):
@@ -130,6 +262,9 @@ class LocalStorage(_Strict):
     kind: Literal["local"] = "local"
     path: Setting = EnvRef(env="REPORTS_STORAGE", default="./var/report_files")
     retention_days: int | None = Field(None, ge=1)
+    # Where people can download stored files (a web server or share over the storage folder);
+    # e-mails too large to attach link to <public_base_url>/<path inside storage>.
+    public_base_url: str | None = None
 
 
 class ConnectionsFile(_Strict):

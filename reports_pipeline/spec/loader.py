@@ -17,6 +17,7 @@ from reports_pipeline.spec.connections import (
     DEMO_WAREHOUSE,
     MAIL_KINDS,
     SQL_KINDS,
+    TARGET_KINDS,
     ConnectionsFile,
 )
 from reports_pipeline.spec.errors import field_path, validation_errors
@@ -194,6 +195,20 @@ def _sample_context(spec: ReportSpec) -> dict:
     )
 
 
+_TEMPLATE_HELP = (
+    "templates may use name, title, owner, period.start, period.end, period.key, rows, ext,"
+    " format, run_id, params"
+)
+_TEMPLATE_FIELDS = {"sftp": ("path",), "s3": ("key",), "webhook": (), "slack": ("text",)}
+
+
+def _can_link(spec: ReportSpec, connections: ConnectionsFile) -> bool:
+    """Whether a large file can be sent as a download link instead of an attachment."""
+    return bool(connections.storage.public_base_url) or any(
+        target.channel == "s3" for target in spec.deliver
+    )
+
+
 def check_report(
     spec: ReportSpec, document: YamlDocument, path: Path, connections: ConnectionsFile
 ) -> list[SpecError]:
@@ -237,7 +252,21 @@ def check_report(
     sample = _sample_context(spec)
     for index, target in enumerate(spec.deliver):
         base: Location = ("deliver", index, target.channel)
-        email = target.settings
+        settings = target.settings
+        if target.channel != "email":
+            check_connection(
+                base + ("connection",),
+                settings.connection,
+                TARGET_KINDS[target.channel],
+                f"a {target.channel} target",
+            )
+            for key in _TEMPLATE_FIELDS[target.channel]:
+                try:
+                    render_template(getattr(settings, key), sample)
+                except TemplateRenderError as exc:
+                    error(base + (key,), f"template error: {exc}; {_TEMPLATE_HELP}")
+            continue
+        email = settings
         check_connection(
             base + ("connection",),
             connections.mail_connection_for(email.connection),
@@ -260,6 +289,12 @@ def check_report(
                             f"{address}: domain {domain} is not allowed; allowed: "
                             f"{', '.join(policy.allowed_recipient_domains)}",
                         )
+        if email.attach == "link" and not _can_link(spec, connections):
+            error(
+                base + ("attach",),
+                "attach: link needs somewhere to download from: set storage.public_base_url"
+                " in connections.yaml, or also deliver the report to an s3 target",
+            )
         templates: list[tuple[str, str]] = [("subject", email.subject)]
         if email.body is not None:
             templates.append(("body", email.body))
@@ -284,8 +319,7 @@ def check_report(
             except TemplateRenderError as exc:
                 error(
                     base + (key,),
-                    f"template error: {exc}; templates may use name, title, owner, "
-                    "period.start, period.end, period.key, rows, ext, format, run_id, params",
+                    f"template error: {exc}; {_TEMPLATE_HELP}",
                 )
     return errors
 

@@ -302,7 +302,8 @@ class EmailTarget(_Strict):
     subject: str = "{{ title }}: {{ period.key }}"
     body: str | None = None
     body_template: str | None = None
-    attach: Literal["auto", "always"] = "auto"
+    # auto: attach under policy.max_attachment_mb, else a download link; link: always a link
+    attach: Literal["auto", "always", "link"] = "auto"
 
     @field_validator("to", "cc", "bcc", mode="before")
     @classmethod
@@ -322,28 +323,65 @@ class EmailTarget(_Strict):
         return [*self.to, *self.cc, *self.bcc]
 
 
+class SftpTarget(_Strict):
+    connection: str
+    path: str = "/{{ name }}/{{ name }}_{{ period.key }}.{{ ext }}"
+    overwrite: bool = True
+
+
+class S3Target(_Strict):
+    connection: str
+    key: str = "reports/{{ name }}/{{ period.key }}.{{ ext }}"
+    content_type: str | None = None
+
+
+class WebhookTarget(_Strict):
+    connection: str
+    send: Literal["json", "file"] = "json"  # a JSON description of the report, or the file
+
+
+class SlackTarget(_Strict):
+    connection: str
+    channel: str = Field(min_length=2)
+    text: str = "{{ title }}: {{ period.key }} ({{ rows }} rows)"
+    attach: Literal["auto", "always", "link"] = "auto"
+
+
+TARGET_MODELS: dict[str, type[_Strict]] = {
+    "email": EmailTarget,
+    "sftp": SftpTarget,
+    "s3": S3Target,
+    "webhook": WebhookTarget,
+    "slack": SlackTarget,
+}
+
+
 class DeliveryTarget(_Strict):
     """One entry of ``deliver:``; exactly one channel key."""
 
     email: EmailTarget | None = None
+    sftp: SftpTarget | None = None
+    s3: S3Target | None = None
+    webhook: WebhookTarget | None = None
+    slack: SlackTarget | None = None
 
     @model_validator(mode="before")
     @classmethod
     def _one_channel(cls, value):
         if isinstance(value, dict) and len(value) != 1:
             raise ValueError(
-                "each deliver: entry has exactly one channel, e.g. - email: {to: [...]}"
+                "each deliver: entry has exactly one channel (email, sftp, s3, webhook or"
+                " slack), e.g. - email: {to: [...]}"
             )
         return value
 
     @property
     def channel(self) -> str:
-        return "email"
+        return next(name for name in TARGET_MODELS if getattr(self, name) is not None)
 
     @property
-    def settings(self) -> EmailTarget:
-        assert self.email is not None
-        return self.email
+    def settings(self):
+        return getattr(self, self.channel)
 
 
 class ReportSpec(_Strict):

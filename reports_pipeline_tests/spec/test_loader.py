@@ -235,7 +235,7 @@ def test_literal_smtp_password_is_refused_without_echoing_it(tmp_path):
     }
     errors = load_errors(tmp_path, report_dict(), connections)
     assert any(
-        "connections.mail.password: a password is never written in YAML" in e for e in errors
+        "connections.mail.password: a secret is never written in YAML" in e for e in errors
     )
     assert not any("hunter2" in e for e in errors)
 

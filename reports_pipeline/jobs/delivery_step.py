@@ -1,0 +1,187 @@
+"""The deliver step of one target: exactly once per report, period, target and content."""
+
+import time
+from pathlib import Path
+
+from dagster import (
+    Failure,
+    In,
+    MetadataValue,
+    Nothing,
+    OpDefinition,
+    OpExecutionContext,
+    Output,
+    op,
+)
+
+from reports_pipeline.delivery.email_message import attachment_content_type
+from reports_pipeline.delivery.errors import DeliveryError
+from reports_pipeline.delivery.request import DeliveryRequest, Preview
+from reports_pipeline.jobs.ledger import (
+    FORCE_TAG,
+    LedgerKey,
+    find_delivery,
+    record_delivery,
+    target_id,
+)
+from reports_pipeline.jobs.retry import retry_policy
+from reports_pipeline.scheduling.run_period import period_of_run
+from reports_pipeline.spec.connections import ConnectionsFile
+from reports_pipeline.spec.loader import LoadedReport
+from reports_pipeline.spec.report import DeliveryTarget
+from reports_pipeline.templating import PeriodContext, template_context
+
+
+def target_connection(target: DeliveryTarget, connections: ConnectionsFile) -> str:
+    settings = target.settings
+    if target.channel == "email":
+        return connections.mail_connection_for(settings.connection)
+    return settings.connection
+
+
+def _body(report: LoadedReport, target: DeliveryTarget) -> str | None:
+    settings = target.settings
+    if target.channel == "email" and settings.body_template:
+        return (report.path.parent / settings.body_template).read_text(encoding="utf-8")
+    return getattr(settings, "body", None)
+
+
+def build_delivery_op(
+    report: LoadedReport,
+    index: int,
+    target: DeliveryTarget,
+    connections: ConnectionsFile,
+    partitions_def,
+    link_source: tuple[str, object] | None,
+) -> OpDefinition:
+    """A step delivering the stored report to one target, with the report's retry policy.
+
+    ``link_source`` is the ``(resource key, s3 target)`` whose presigned URL links large files
+    when storage has no public URL; the step then waits for that upload (its ``after`` input).
+    """
+    spec = report.spec
+    channel = target.channel
+    resource_key = target_connection(target, connections)
+    identity = target_id(index, channel, target.settings.model_dump(mode="json"))
+    storage = connections.storage
+    max_bytes = int(connections.policy.max_attachment_mb * 1024 * 1024)
+    keys = {resource_key} | ({link_source[0]} if link_source else set())
+
+    @op(
+        name=f"{spec.name}__deliver_{index + 1}_{channel}",
+        required_resource_keys=keys,
+        ins={"stored": In(dict), "after": In(Nothing)},
+        retry_policy=retry_policy(spec.retry or connections.policy.retry),
+        description=f"Deliver to {channel} through '{resource_key}', once per period and content.",
+        tags={"reports/channel": channel},
+    )
+    def deliver(context: OpExecutionContext, stored: dict):
+        attempt = context.retry_number + 1
+        if spec.send_if == "rows" and stored["rows"] == 0:
+            context.log.info("no rows in this period and send_if is rows: nothing sent")
+            yield Output(None, metadata={"status": "skipped", "reason": "no rows (send_if: rows)"})
+            return
+        period = period_of_run(spec.schedule, partitions_def, context)
+        key = LedgerKey(spec.name, period.key, identity, stored["sha256"])
+        forced = context.run.tags.get(FORCE_TAG, "").lower() == "true"
+        earlier = find_delivery(context.instance, key)
+        if earlier and not forced:
+            context.log.info(
+                f"already delivered by run {earlier['run_id']} at {earlier['at']}: not sent "
+                f"again (tag the run {FORCE_TAG}=true to send it again)"
+            )
+            yield Output(
+                None,
+                metadata={
+                    "status": "already delivered",
+                    "delivered_by_run": earlier["run_id"],
+                    "delivered_at": earlier["at"],
+                },
+            )
+            return
+        request = _request(context, report, stored, period, max_bytes)
+        if link_source and not storage.public_base_url:
+            s3_key, s3_target = link_source
+            request = _with_link(request, getattr(context.resources, s3_key), s3_target)
+        elif storage.public_base_url:
+            request = _with_public_link(request, storage.public_base_url, stored, storage)
+        started = time.monotonic()
+        try:
+            receipt = getattr(context.resources, resource_key).deliver(
+                request,
+                target.settings,
+                **({"body": _body(report, target)} if channel == "email" else {}),
+            )
+        except DeliveryError as exc:
+            where = f"deliver[{index}].{channel} via '{resource_key}' (attempt {attempt})"
+            if exc.permanent:
+                raise Failure(
+                    description=f"{where} failed: {exc}",
+                    metadata={"status": "failed", "attempt": attempt, "error": str(exc)},
+                    allow_retries=False,
+                ) from None
+            context.log.warning(f"{where}: {exc}; will retry if attempts remain")
+            raise
+        record_delivery(context.instance, key, context.run_id, receipt.summary)
+        context.log.info(f"{channel}: {receipt.summary}")
+        yield Output(
+            None,
+            metadata={
+                "status": "re-delivered (forced)" if earlier else "delivered",
+                "attempt": attempt,
+                "seconds": round(time.monotonic() - started, 3),
+                "connection": resource_key,
+                "answer": MetadataValue.json(receipt.details),
+            },
+        )
+
+    return deliver
+
+
+def _request(context, report, stored, period, max_bytes) -> DeliveryRequest:
+    spec = report.spec
+    period_context = PeriodContext(start=period.start, end=period.end, key=period.key)
+    preview = stored.get("preview")
+    path = Path(stored["path"])
+    return DeliveryRequest(
+        report=spec.name,
+        title=spec.display_title,
+        period=period_context,
+        file=path,
+        file_name=path.name,
+        content_type=attachment_content_type(path.name),
+        sha256=stored["sha256"],
+        bytes=stored["bytes"],
+        rows=stored["rows"],
+        variables=template_context(
+            name=spec.name,
+            title=spec.display_title,
+            owner=str(spec.owner),
+            period=period_context,
+            rows=stored["rows"],
+            ext=spec.extension,
+            format=spec.format,
+            run_id=context.run_id,
+            params=spec.source.params,
+        ),
+        preview=Preview(**preview) if preview else None,
+        max_attachment_bytes=max_bytes,
+    )
+
+
+def _with_link(request: DeliveryRequest, s3, s3_target) -> DeliveryRequest:
+    from dataclasses import replace
+
+    return replace(request, download_url=s3.download_url(request, s3_target))
+
+
+def _with_public_link(
+    request: DeliveryRequest, base_url: str, stored: dict, storage
+) -> DeliveryRequest:
+    from dataclasses import replace
+
+    from reports_pipeline.spec.values import resolve_setting
+
+    root = Path(resolve_setting(storage.path)).resolve()
+    relative = Path(stored["path"]).resolve().relative_to(root).as_posix()
+    return replace(request, download_url=f"{base_url.rstrip('/')}/{relative}")
