@@ -10,6 +10,7 @@ from reports_pipeline.resources.connections import build_resources
 from reports_pipeline.scheduling.cadence import partitions_definition
 from reports_pipeline.scheduling.report_schedule import build_report_schedule
 from reports_pipeline.sensors.catch_up import build_catch_up_sensor
+from reports_pipeline.sensors.failure_notice import build_failure_notice_sensor
 from reports_pipeline.sensors.invalid_report_file import build_invalid_report_file_sensor
 from reports_pipeline.spec.loader import load_project
 from reports_pipeline.spec.yaml_source import SpecError
@@ -40,6 +41,8 @@ def build_definitions(
     if any(job.partitions_def is not None for job in jobs):
         policy = project.connections.policy
         sensors.append(build_catch_up_sensor(reports, policy.max_catchup_periods))
+    if jobs:
+        sensors.append(build_failure_notice_sensor(reports, project.connections))
     return Definitions(
         jobs=jobs,
         schedules=schedules,

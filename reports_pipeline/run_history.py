@@ -33,7 +33,8 @@ _STEP_EVENTS = {
 }
 
 
-def _period(tags: dict) -> str | None:
+def period_of_tags(tags) -> str | None:
+    """The period a run covers, from its partition or partition range tags."""
     if "dagster/partition" in tags:
         return tags["dagster/partition"]
     start = tags.get("dagster/asset_partition_range_start")
@@ -74,7 +75,7 @@ def report_history(instance: DagsterInstance, report: str, count: int) -> list[R
             run_id=run.run_id,
             status=run.status.value,
             created=datetime.fromtimestamp(record.create_timestamp.timestamp(), timezone.utc),
-            period=_period(run.tags),
+            period=period_of_tags(run.tags),
             targets=_targets(instance, run.run_id),
         )
         for record in instance.get_run_records(RunsFilter(job_name=report), limit=count)

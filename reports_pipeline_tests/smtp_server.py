@@ -305,6 +305,11 @@ class SmtpTestServer:
         with self._changed:
             self._refused[address.lower()] = f"{code} {message}"
 
+    def accept_all_recipients(self) -> None:
+        """Forget every refusal set with :meth:`refuse_recipient`."""
+        with self._changed:
+            self._refused.clear()
+
     def _refusal_for(self, address: str) -> str | None:
         with self._changed:
             return self._refused.get(address.lower())

@@ -83,6 +83,25 @@ class SmtpMailer(ConfigurableResource):
             },
         )
 
+    def notify(self, to: str, subject: str, text: str) -> DeliveryReceipt:
+        """A plain message to one person (failure notices)."""
+        from reports_pipeline.delivery.smtp import send_via_smtp
+
+        message = build_email_message(
+            from_address=self.from_address,
+            to=[to],
+            cc=[],
+            subject=subject,
+            body=text,
+            attachment=None,
+        )
+        receipt = send_via_smtp(
+            message, envelope_from=self.from_address, recipients=[to], settings=self.settings()
+        )
+        return DeliveryReceipt(
+            summary=f"notice sent to {to}", details={"message_id": receipt.message_id}
+        )
+
     def check(self) -> str:
         from reports_pipeline.delivery.smtp import check_smtp
 
@@ -111,6 +130,27 @@ class OutboxMailer(ConfigurableResource):
         return DeliveryReceipt(
             summary=f"written to {written}", details={"eml": str(written.resolve())}
         )
+
+    def notify(self, to: str, subject: str, text: str) -> DeliveryReceipt:
+        from reports_pipeline.delivery.outbox import write_to_outbox
+
+        message = build_email_message(
+            from_address=self.from_address,
+            to=[to],
+            cc=[],
+            subject=subject,
+            body=text,
+            attachment=None,
+        )
+        stem = "notice_" + "".join(c if c.isalnum() else "_" for c in subject)[:80]
+        written = write_to_outbox(
+            message,
+            envelope_from=self.from_address,
+            recipients=[to],
+            folder=Path(self.path),
+            stem=stem,
+        )
+        return DeliveryReceipt(summary=f"notice written to {written}", details={})
 
     def check(self) -> str:
         folder = Path(self.path).resolve()
@@ -150,6 +190,22 @@ class SendgridMailer(ConfigurableResource):
             html=email.html,
             attachment=request.file if email.attach else None,
             attachment_type=request.content_type if email.attach else None,
+            settings=self.settings(),
+        )
+
+    def notify(self, to: str, subject: str, text: str) -> DeliveryReceipt:
+        from reports_pipeline.delivery.sendgrid_mail import send_via_sendgrid
+
+        return send_via_sendgrid(
+            from_address=self.from_address,
+            to=[to],
+            cc=[],
+            bcc=[],
+            subject=subject,
+            text=text,
+            html=None,
+            attachment=None,
+            attachment_type=None,
             settings=self.settings(),
         )
 

@@ -236,6 +236,15 @@ class TeamPolicy(_Strict):
     connections: list[str] | None = None
 
 
+class NoticePolicy(_Strict):
+    """How owners hear about failed runs."""
+
+    connection: str | None = None  # a mail connection; default: `mail`, else the outbox
+    slack_connection: str | None = None
+    slack_channel: str | None = None
+    ui_base_url: str = "http://127.0.0.1:3000"  # runs are linked as <ui_base_url>/runs/<id>
+
+
 class Policy(_Strict):
     """The deployment's limits on every report (``connections.yaml`` ``policy``)."""
 
@@ -251,6 +260,7 @@ class Policy(_Strict):
     max_catchup_periods: int = Field(7, ge=0)
     # More reports than this on one source connection in the same minute is a warning.
     max_reports_per_slot: int = Field(5, ge=1)
+    notify: NoticePolicy = NoticePolicy()
 
     @field_validator("min_interval", mode="before")
     @classmethod

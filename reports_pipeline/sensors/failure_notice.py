@@ -1,0 +1,78 @@
+"""Tell a report's owner when its run fails (e-mail, and Slack where configured).
+
+Runs that Dagster will retry (tag ``dagster/will_retry=true``) stay quiet: the owner hears about
+the final failure only. Dagster's run-failure sensor keeps a cursor, so each failure is told once.
+"""
+
+from collections.abc import Sequence
+
+from dagster import (
+    DefaultSensorStatus,
+    JobDefinition,
+    RunFailureSensorContext,
+    SensorDefinition,
+    run_failure_sensor,
+)
+from dagster._core.storage.tags import WILL_RETRY_TAG
+
+from reports_pipeline.delivery.failure_notice import failure_notice
+from reports_pipeline.resources.connections import connection_resource
+from reports_pipeline.run_history import period_of_tags
+from reports_pipeline.spec.connections import ConnectionsFile
+from reports_pipeline.spec.report import ReportSpec
+
+FAILURE_SENSOR_NAME = "report_failure_notice"
+
+
+def _step_errors(context: RunFailureSensorContext) -> list[str]:
+    errors = []
+    for event in context.get_step_failure_events():
+        error = event.step_failure_data.error
+        message = error.message.strip().splitlines()[0] if error and error.message else "failed"
+        errors.append(f"{event.step_key}: {message}")
+    return errors or [context.failure_event.message or "the run failed"]
+
+
+def build_failure_notice_sensor(
+    reports: Sequence[tuple[ReportSpec, JobDefinition]], connections: ConnectionsFile
+) -> SensorDefinition:
+    specs = {spec.name: spec for spec, _ in reports}
+    notify = connections.policy.notify
+    mail = connections.connections[connections.mail_connection_for(notify.connection)]
+    slack = (
+        connections.connections.get(notify.slack_connection) if notify.slack_connection else None
+    )
+
+    @run_failure_sensor(
+        name=FAILURE_SENSOR_NAME,
+        monitored_jobs=[job for _, job in reports],
+        default_status=DefaultSensorStatus.RUNNING,
+        description="E-mails a report's owner (and posts to Slack if configured) when a run "
+        "fails for good.",
+    )
+    def report_failure_notice(context: RunFailureSensorContext):
+        run = context.dagster_run
+        if run.tags.get(WILL_RETRY_TAG) == "true":
+            context.log.info(f"run {run.run_id} will be retried: no notice yet")
+            return
+        spec = specs.get(run.job_name)
+        if spec is None:
+            return
+        subject, text = failure_notice(
+            report=spec.name,
+            title=spec.display_title,
+            period=period_of_tags(run.tags),
+            run_id=run.run_id,
+            errors=_step_errors(context),
+            run_url=f"{notify.ui_base_url.rstrip('/')}/runs/{run.run_id}",
+        )
+        # Built here rather than bound as resources: a sensor has no resource keys of its own,
+        # and EnvVar fields resolve from this process's environment like a run's.
+        mailer = connection_resource(mail).process_config_and_initialize()
+        mailer.notify(str(spec.owner), subject, text)
+        context.log.info(f"told {spec.owner} that run {run.run_id} failed")
+        if slack is not None and notify.slack_channel:
+            poster = connection_resource(slack).process_config_and_initialize()
+            poster.notify(notify.slack_channel, f"{subject}\n{text}")
+
+    return report_failure_notice
