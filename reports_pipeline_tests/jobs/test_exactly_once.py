@@ -1,4 +1,4 @@
-"""Each target gets each period's file once: retries, re-execution and re-runs skip what went out."""
+"""Each target gets each period's file once: retries, re-execution and re-runs skip it."""
 
 import pytest
 from dagster import DagsterEventType, DagsterInstance, ReexecutionOptions, execute_job
