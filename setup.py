@@ -29,6 +29,8 @@ setup(
         "pyyaml>=6",
         "email-validator>=2.1",
         "holidays>=0.50",
+        "requests>=2.31",
+        "slack_sdk>=3.33",
         "click>=8",
     ],
     extras_require={

@@ -14,12 +14,12 @@ class DeliveryError(Exception):
 
 
 class TransientDeliveryError(DeliveryError):
-    """The server was unreachable, timed out or answered 4xx: try again later."""
+    """Unreachable, timed out, or a temporary answer (SMTP 4xx, HTTP 5xx or 429): try again."""
 
     permanent = False
 
 
 class PermanentDeliveryError(DeliveryError):
-    """The server refused for good (5xx, bad credentials) or the settings are wrong."""
+    """Refused for good (SMTP 5xx, HTTP 4xx, bad credentials) or the settings are wrong."""
 
     permanent = True
