@@ -83,19 +83,22 @@ def _copy_key(spec: ReportSpec, connections: ConnectionsFile) -> tuple:
     schedule = spec.schedule
     # run_at counts: two one-off runs at different times are not copies of each other.
     when = (schedule.every, schedule.at, schedule.on, schedule.cron, spec.timezone, schedule.run_at)
-    targets = tuple(
-        sorted(
-            (
-                target.channel,
-                connections.mail_connection_for(target.settings.connection),
-                tuple(sorted(address.lower() for address in target.settings.to)),
-                tuple(sorted(address.lower() for address in target.settings.cc)),
-                tuple(sorted(address.lower() for address in target.settings.bcc)),
-            )
-            for target in spec.deliver
-        )
-    )
+    targets = tuple(sorted(_target_key(target, connections) for target in spec.deliver))
     return source, when, targets
+
+
+def _target_key(target, connections: ConnectionsFile) -> tuple:
+    """A target as compared for copies: e-mail recipients ignore order and case."""
+    settings = target.settings
+    if target.channel != "email":
+        return (target.channel, json.dumps(settings.model_dump(mode="json"), sort_keys=True))
+    return (
+        target.channel,
+        connections.mail_connection_for(settings.connection),
+        tuple(sorted(address.lower() for address in settings.to)),
+        tuple(sorted(address.lower() for address in settings.cc)),
+        tuple(sorted(address.lower() for address in settings.bcc)),
+    )
 
 
 def copy_warnings(reports: Sequence[LoadedReport], connections: ConnectionsFile) -> list[SpecError]:
