@@ -8,6 +8,8 @@ import pytest
 from dagster import DagsterEventType, DagsterInstance
 
 from reports_pipeline.definitions import build_definitions
+from reports_pipeline_tests.delivery.test_sendgrid import API_KEY as SENDGRID_API_KEY
+from reports_pipeline_tests.delivery.test_sendgrid import sendgrid  # noqa: F401 (fixture)
 from reports_pipeline_tests.delivery.test_slack import FINANCE_ID, TOKEN, FakeSlack
 from reports_pipeline_tests.http_server import RecordingHttpServer
 from reports_pipeline_tests.jobs.warehouses import create_sqlite_warehouse
@@ -163,3 +165,32 @@ def test_slack_gets_the_file_with_a_message(tmp_path, http, secrets):
     assert "Channels: 2026-11-02 (3 rows)" in complete.form()["initial_comment"]
     (upload,) = http.requests_to("/upload/F0REPORT01")
     assert upload.body == open(stored_file(result)["path"].value, "rb").read()
+
+
+def test_sendgrid_mail_with_bcc_html_preview_and_the_attachment(tmp_path, sendgrid, monkeypatch):  # noqa: F811
+    import base64
+
+    monkeypatch.setenv("SENDGRID_KEY", SENDGRID_API_KEY)
+    result, _ = run_report(
+        tmp_path,
+        {
+            "mail": {
+                "kind": "sendgrid",
+                "api_key": {"env": "SENDGRID_KEY"},
+                "from": "reports@example.com",
+                "base_url": sendgrid.url,
+            }
+        },
+        [{"email": {"to": ["cfo@example.com"], "bcc": ["audit@example.com"]}}],
+    )
+    assert result.success
+    (request,) = sendgrid.requests_to("/v3/mail/send")
+    body = request.json()
+    (person,) = body["personalizations"]
+    assert person["to"] == [{"email": "cfo@example.com"}]
+    assert person["bcc"] == [{"email": "audit@example.com"}]
+    html = next(c["value"] for c in body["content"] if c["type"] == "text/html")
+    assert "Müller GmbH" in html  # the first rows, previewed
+    (attachment,) = body["attachments"]
+    stored = open(stored_file(result)["path"].value, "rb").read()
+    assert base64.b64decode(attachment["content"]) == stored
