@@ -31,10 +31,20 @@ setup(
         "holidays>=0.50",
         "requests>=2.31",
         "slack_sdk>=3.33",
+        "paramiko>=3.4",
+        "boto3>=1.34",
+        "cryptography>=42",
         "click>=8",
     ],
     extras_require={
-        "test": ["pytest>=8", "aiosmtpd>=1.4", "cryptography", "hypothesis", "ruff"],
+        "test": [
+            "pytest>=8",
+            "aiosmtpd>=1.4",
+            "asyncssh>=2.14",
+            "moto[server]>=5.0",
+            "hypothesis",
+            "ruff",
+        ],
     },
     entry_points={"console_scripts": ["reports=reports_pipeline.cli:main"]},
 )
