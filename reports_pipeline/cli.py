@@ -169,17 +169,17 @@ def run(name: str, period_key: str | None, no_deliver: bool, connections: str | 
     defs = build_definitions(connections_file=Path(connections) if connections else None)
     report_job = defs.resolve_job_def(name)
     partition_key, tags = _run_selection(report_job.partitions_def, name, period_key)
-    instance = (
-        DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
-    )
     selection = ["fetch_and_render", "persist"] if no_deliver else None
-    result = report_job.execute_in_process(
-        partition_key=partition_key,
-        tags=tags,
-        instance=instance,
-        op_selection=selection,
-        raise_on_error=False,
-    )
+    with (
+        DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
+    ) as instance:
+        result = report_job.execute_in_process(
+            partition_key=partition_key,
+            tags=tags,
+            instance=instance,
+            op_selection=selection,
+            raise_on_error=False,
+        )
     for event in result.all_events:
         if event.is_step_failure:
             error = event.step_failure_data.error

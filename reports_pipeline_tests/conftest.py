@@ -1,9 +1,15 @@
-"""Fixtures shared by all test packages: a real PostgreSQL database for the session."""
+"""Fixtures shared by all test packages: a real PostgreSQL database for the session.
+
+hypothesis is imported here, before any test runs: its pytest plugin otherwise imports it while
+writing the summary, and on CPython 3.11 that import can fail once a test has changed the
+interpreter's recursion limit ("AST constructor recursion depth mismatch").
+"""
 
 import os
 import uuid
 from collections.abc import Iterator
 
+import hypothesis  # noqa: F401
 import psycopg2
 import pytest
 

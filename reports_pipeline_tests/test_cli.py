@@ -212,3 +212,80 @@ def test_validate_owner_over_the_limit_fails(tmp_path):
         result.output,
     )
     assert "1 errors in 1 files; 1 reports valid" in result.output
+
+
+def test_test_connection_logs_in_without_sending(tmp_path, monkeypatch):
+    from reports_pipeline_tests.smtp_server import SmtpTestServer
+
+    with SmtpTestServer(starttls=True, auth=("reports", "right-password")) as server:
+        connections = write_connections(
+            tmp_path,
+            {
+                "connections": {
+                    "mail": {
+                        "kind": "smtp",
+                        "host": server.host,
+                        "port": server.port,
+                        "starttls": True,
+                        "username": "reports",
+                        "password": {"env": "CLI_SMTP_PASSWORD"},
+                        "from": "reports@example.com",
+                        "ca_file": server.ca_file,
+                    }
+                }
+            },
+        )
+        monkeypatch.setenv("CLI_SMTP_PASSWORD", "right-password")
+        good = invoke("test-connection", "mail", "--connections", str(connections))
+        monkeypatch.setenv("CLI_SMTP_PASSWORD", "wrong-password")
+        bad = invoke("test-connection", "mail", "--connections", str(connections))
+        assert server.messages == []
+    assert good.exit_code == 0, good.output
+    assert "mail: ok: smtp 127.0.0.1:" in good.output
+    assert bad.exit_code == 1
+    assert "SMTP login refused for user reports" in bad.output
+    assert "wrong-password" not in bad.output
+
+
+def test_history_lists_each_target_outcome(tmp_path, smtp_server):
+    from dagster import DagsterInstance
+
+    url = create_sqlite_warehouse(tmp_path / "wh.sqlite")
+    connections = write_connections(
+        tmp_path,
+        {
+            "connections": {
+                "warehouse": {"kind": "sql", "url": url},
+                "mail": {
+                    "kind": "smtp",
+                    "host": smtp_server.host,
+                    "port": smtp_server.port,
+                    "from": "r@example.com",
+                },
+            },
+            "storage": {"path": str(tmp_path / "files")},
+        },
+    )
+    write_report(
+        tmp_path / "reports",
+        report_dict(
+            source={"connection": "warehouse", "sql": "select 1 as one"},
+            schedule={"every": "day", "timezone": "UTC", "start": "2026-01-01"},
+        ),
+    )
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    env = {
+        "REPORTS_DIR": str(tmp_path / "reports"),
+        "REPORTS_CONNECTIONS": str(connections),
+        "DAGSTER_HOME": str(home),
+    }
+    assert invoke("run", "test_report", "--period", "2026-11-02", env=env).exit_code == 0
+    result = invoke("history", "test_report", env=env)
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d SUCCESS\s+2026-11-02\s+\w{8}$", lines[0])
+    assert re.match(r"\s+deliver_1_email\s+delivered\s+attempts 1", lines[1])
+    with DagsterInstance.from_config(str(home)) as instance:
+        assert len(instance.get_runs()) == 1
