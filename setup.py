@@ -23,6 +23,7 @@ setup(
         "pandas",
         "pyarrow>=15",
         "openpyxl>=3.1",
+        "xlsxwriter>=3.2",
         "jinja2>=3.1",
         "sendgrid>=6.11",
         "pydantic>=2.6",

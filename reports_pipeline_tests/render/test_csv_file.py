@@ -64,7 +64,7 @@ def test_the_delimiter_option_separates_fields(tmp_path):
     render_csv([batch], tmp_path / "out.csv", CsvOptions(delimiter=";"))
 
     lines = (tmp_path / "out.csv").read_text(encoding="utf-8").splitlines()
-    assert lines[1] == '"Paris";1.5'
+    assert lines[1] == "Paris;1.5"
     assert _read(tmp_path / "out.csv", delimiter=";") == [["city", "amount"], ["Paris", "1.5"]]
 
 
@@ -74,7 +74,7 @@ def test_the_bom_option_decides_the_byte_order_mark(tmp_path, bom):
 
     content = (tmp_path / "out.csv").read_bytes()
     assert content.startswith(codecs.BOM_UTF8) is bom
-    assert content.removeprefix(codecs.BOM_UTF8).startswith(b'"n"')
+    assert content.removeprefix(codecs.BOM_UTF8).startswith(b"n\n")
 
 
 def test_zero_rows_write_the_header_only(tmp_path):
@@ -98,7 +98,7 @@ def test_batches_with_differing_schemas_share_one_header(tmp_path):
 
 
 def test_unicode_text_survives_as_utf8(tmp_path):
-    names = ["Müller GmbH", "Café Lumière", "東京商事", "rocket 🚀"]
+    names = ["Müller GmbH", "Café Lumière", "東京商事", "rocket 🚀", "Ærø, Danmark"]
 
     render_csv([_batch(customer=names)], tmp_path / "out.csv", CsvOptions())
 
@@ -111,6 +111,117 @@ def test_very_long_text_is_written_whole(tmp_path):
     render_csv([_batch(body=[long_text])], tmp_path / "out.csv", CsvOptions())
 
     assert _read(tmp_path / "out.csv")[1] == [long_text]
+
+
+def test_needed_quoting_quotes_only_the_values_that_need_it(tmp_path):
+    batch = _batch(
+        n=[1, 2, 3, 4, 5, 6],
+        note=["plain", "a,b", 'say "hi"', "two\nlines", "", None],
+    )
+
+    render_csv([batch], tmp_path / "out.csv", CsvOptions(quoting="needed"))
+
+    assert (tmp_path / "out.csv").read_text(encoding="utf-8") == (
+        'n,note\n1,plain\n2,"a,b"\n3,"say ""hi"""\n4,"two\nlines"\n5,""\n6,\n'
+    )
+
+
+def test_needed_quoting_writes_other_values_alike_with_or_without_quoted_text(tmp_path):
+    values = dict(
+        id=[1],
+        amount=[Decimal("-12.50")],
+        ratio=[0.1],
+        day=[date(2025, 1, 2)],
+        at=[datetime(2025, 1, 2, 3, 4, 5)],
+        at_utc=[datetime(2025, 1, 2, 3, 4, 5, 250000, tzinfo=timezone.utc)],
+        paid=[True],
+    )
+    plain = _batch(**values, note=["plain"])
+    quoted = _batch(**values, note=["needs, quotes"])
+
+    render_csv([plain, quoted], tmp_path / "out.csv", CsvOptions())
+
+    header, first, second = _read(tmp_path / "out.csv")
+    assert first[:-1] == second[:-1]
+    assert first[:-1] == [
+        "1",
+        "-12.50",
+        "0.1",
+        "2025-01-02",
+        "2025-01-02 03:04:05",
+        "2025-01-02 03:04:05.250000Z",
+        "true",
+    ]
+    assert [first[-1], second[-1]] == ["plain", "needs, quotes"]
+
+
+def test_all_quoting_quotes_every_value_but_null(tmp_path):
+    batch = _batch(n=[1, None], note=["a", ""])
+
+    render_csv([batch], tmp_path / "out.csv", CsvOptions(quoting="all"))
+
+    assert (tmp_path / "out.csv").read_text(encoding="utf-8") == '"n","note"\n"1","a"\n,""\n'
+
+
+def test_none_quoting_writes_values_bare(tmp_path):
+    batch = _batch(n=[1], note=["say hi"], day=[date(2025, 1, 2)])
+
+    render_csv([batch], tmp_path / "out.csv", CsvOptions(quoting="none"))
+
+    assert (tmp_path / "out.csv").read_text(encoding="utf-8") == "n,note,day\n1,say hi,2025-01-02\n"
+
+
+@pytest.mark.parametrize("value", ["a;b", "two\nlines", 'say "hi"'])
+def test_none_quoting_refuses_a_value_that_would_break_the_file(tmp_path, value):
+    later = _batch(id=[2, 3], comment=["fine", value])
+
+    with pytest.raises(ValueError, match="column 'comment', data row 3"):
+        render_csv(
+            [_batch(id=[1], comment=["ok"]), later],
+            tmp_path / "out.csv",
+            CsvOptions(quoting="none", delimiter=";"),
+        )
+
+
+def test_none_quoting_refuses_a_column_name_with_the_delimiter(tmp_path):
+    with pytest.raises(ValueError, match="column name 'a,b'"):
+        render_csv([_batch(**{"a,b": [1]})], tmp_path / "out.csv", CsvOptions(quoting="none"))
+
+
+def test_a_column_name_is_quoted_only_when_it_needs_it(tmp_path):
+    render_csv([_batch(**{"city": ["x"], "net, EUR": [1]})], tmp_path / "out.csv", CsvOptions())
+
+    assert (tmp_path / "out.csv").read_text(encoding="utf-8").splitlines()[0] == 'city,"net, EUR"'
+
+
+def test_a_delimiter_found_in_numbers_gets_them_quoted(tmp_path):
+    batch = _batch(ratio=[1.5], day=[date(2025, 1, 2)])
+
+    render_csv([batch], tmp_path / "out.csv", CsvOptions(delimiter="."))
+
+    assert (tmp_path / "out.csv").read_text(encoding="utf-8") == 'ratio.day\n"1.5".2025-01-02\n'
+    assert _read(tmp_path / "out.csv", delimiter=".") == [["ratio", "day"], ["1.5", "2025-01-02"]]
+
+
+def test_many_batches_read_back_in_order_under_one_header(tmp_path):
+    batches = [_batch(n=[i], note=[f"row {i}" + (", quoted" if i % 2 else "")]) for i in range(5)]
+
+    rows = render_csv(iter(batches), tmp_path / "out.csv", CsvOptions())
+
+    assert rows == 5
+    assert _read(tmp_path / "out.csv") == [["n", "note"]] + [
+        [str(i), f"row {i}" + (", quoted" if i % 2 else "")] for i in range(5)
+    ]
+
+
+def test_a_batch_with_other_columns_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="a batch has columns"):
+        render_csv([_batch(a=[1]), _batch(b=[2])], tmp_path / "out.csv", CsvOptions())
+
+
+def test_no_batches_at_all_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="no record batches"):
+        render_csv(iter([]), tmp_path / "out.csv", CsvOptions())
 
 
 def test_render_file_dispatches_csv_and_counts_rows(tmp_path):

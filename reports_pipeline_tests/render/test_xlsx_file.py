@@ -1,13 +1,14 @@
-from datetime import date, datetime
+from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import openpyxl
 import pyarrow as pa
+import pytest
 
 from reports_pipeline.render import RenderResult, render_file
-from reports_pipeline.render.xlsx_file import render_xlsx
+from reports_pipeline.render.xlsx_file import EXCEL_MAX_ROWS, TRUNCATED, render_xlsx
 from reports_pipeline.spec.report import XlsxOptions
 
 
@@ -18,6 +19,11 @@ def _batch(**columns) -> pa.RecordBatch:
 def _values(path: Path) -> list[tuple]:
     sheet = openpyxl.load_workbook(path).active
     return list(sheet.iter_rows(values_only=True))
+
+
+def _sheets(path: Path) -> dict[str, list[tuple]]:
+    workbook = openpyxl.load_workbook(path)
+    return {sheet.title: list(sheet.iter_rows(values_only=True)) for sheet in workbook}
 
 
 def test_the_header_row_is_bold_and_data_is_not(tmp_path):
@@ -103,3 +109,165 @@ def test_render_file_dispatches_xlsx_and_counts_rows(tmp_path):
 
     assert result == RenderResult(rows=2)
     assert _values(tmp_path / "out.xlsx") == [("n",), (1,), (2,)]
+
+
+def test_the_header_is_frozen(tmp_path):
+    render_xlsx([_batch(n=[1])], tmp_path / "out.xlsx", XlsxOptions())
+
+    assert openpyxl.load_workbook(tmp_path / "out.xlsx").active.freeze_panes == "A2"
+
+
+def test_freeze_header_false_freezes_nothing(tmp_path):
+    render_xlsx([_batch(n=[1])], tmp_path / "out.xlsx", XlsxOptions(freeze_header=False))
+
+    assert openpyxl.load_workbook(tmp_path / "out.xlsx").active.freeze_panes is None
+
+
+def test_the_autofilter_covers_header_and_data(tmp_path):
+    batches = [_batch(a=[1, 2], b=["x", "y"], c=[True, False]), _batch(a=[3], b=["z"], c=[None])]
+
+    render_xlsx(batches, tmp_path / "out.xlsx", XlsxOptions())
+
+    assert openpyxl.load_workbook(tmp_path / "out.xlsx").active.auto_filter.ref == "A1:C4"
+
+
+def test_autofilter_false_sets_no_filter(tmp_path):
+    render_xlsx([_batch(n=[1])], tmp_path / "out.xlsx", XlsxOptions(autofilter=False))
+
+    assert openpyxl.load_workbook(tmp_path / "out.xlsx").active.auto_filter.ref is None
+
+
+def test_column_widths_follow_header_and_values_within_bounds(tmp_path):
+    batch = _batch(
+        id=[1],
+        customer_name_in_full=["x"],
+        note=["y" * 1000],
+        at=[datetime(2025, 1, 2, 3, 4, 5)],
+        city=["東京商事東京商事東京商事"],
+    )
+
+    render_xlsx([batch], tmp_path / "out.xlsx", XlsxOptions())
+
+    widths = openpyxl.load_workbook(tmp_path / "out.xlsx").active.column_dimensions
+    assert 8 <= widths["A"].width < 12
+    assert 23 <= widths["B"].width <= 30  # the header
+    assert widths["C"].width <= 61  # capped (openpyxl reads back Excel's padding)
+    assert widths["C"].width >= 60
+    assert widths["D"].width >= 19  # yyyy-mm-dd hh:mm:ss
+    assert widths["E"].width >= 24  # wide characters count twice
+
+
+def test_times_are_excel_times(tmp_path):
+    render_xlsx([_batch(at=[time(13, 30, 15)])], tmp_path / "out.xlsx", XlsxOptions())
+
+    cell = openpyxl.load_workbook(tmp_path / "out.xlsx").active["A2"]
+    assert cell.value == time(13, 30, 15) and cell.number_format == "hh:mm:ss"
+
+
+def test_dates_before_1900_are_written_as_iso_text(tmp_path):
+    batch = _batch(day=[date(1899, 12, 31), date(1900, 1, 1), date(1900, 3, 1)])
+
+    render_xlsx([batch], tmp_path / "out.xlsx", XlsxOptions())
+
+    assert [row[0] for row in _values(tmp_path / "out.xlsx")[1:]] == [
+        "1899-12-31",
+        datetime(1900, 1, 1),
+        datetime(1900, 3, 1),
+    ]
+
+
+def test_nan_and_infinity_are_empty_cells(tmp_path):
+    batch = _batch(ratio=[float("nan"), float("inf"), 0.5])
+
+    render_xlsx([batch], tmp_path / "out.xlsx", XlsxOptions())
+
+    assert _values(tmp_path / "out.xlsx")[1:] == [(None,), (None,), (0.5,)]
+
+
+def test_text_that_looks_like_a_formula_stays_text(tmp_path):
+    render_xlsx([_batch(note=["=1+1", "+A1"])], tmp_path / "out.xlsx", XlsxOptions())
+
+    sheet = openpyxl.load_workbook(tmp_path / "out.xlsx").active
+    assert [
+        (sheet["A2"].value, sheet["A2"].data_type),
+        (sheet["A3"].value, sheet["A3"].data_type),
+    ] == [
+        ("=1+1", "s"),
+        ("+A1", "s"),
+    ]
+
+
+def test_text_over_the_excel_cell_limit_is_truncated_with_a_marker(tmp_path):
+    long_text = "é" * 50_000 + "x" * 50_000
+
+    render_xlsx([_batch(body=[long_text, "short"])], tmp_path / "out.xlsx", XlsxOptions())
+
+    written = _values(tmp_path / "out.xlsx")[1][0]
+    assert len(written) == 32_767
+    assert written == long_text[: 32_767 - len(TRUNCATED)] + TRUNCATED
+    assert _values(tmp_path / "out.xlsx")[2] == ("short",)
+
+
+def test_rows_past_the_sheet_limit_continue_on_numbered_sheets(tmp_path):
+    batches = [_batch(n=[1, 2, 3], name=["a", "b", "c"]), _batch(n=[4, 5], name=["d", "e"])]
+
+    rows = render_xlsx(batches, tmp_path / "out.xlsx", XlsxOptions(), max_rows_per_sheet=3)
+
+    assert rows == 5
+    assert _sheets(tmp_path / "out.xlsx") == {
+        "Report": [("n", "name"), (1, "a"), (2, "b")],
+        "Report (2)": [("n", "name"), (3, "c"), (4, "d")],
+        "Report (3)": [("n", "name"), (5, "e")],
+    }
+
+
+def test_every_overflow_sheet_has_its_own_frozen_header_and_filter(tmp_path):
+    render_xlsx([_batch(n=[1, 2, 3])], tmp_path / "out.xlsx", XlsxOptions(), max_rows_per_sheet=2)
+
+    workbook = openpyxl.load_workbook(tmp_path / "out.xlsx")
+    assert [sheet["A1"].font.b for sheet in workbook] == [True, True, True]
+    assert [sheet.freeze_panes for sheet in workbook] == ["A2", "A2", "A2"]
+    assert [sheet.auto_filter.ref for sheet in workbook] == ["A1:A2", "A1:A2", "A1:A2"]
+
+
+def test_a_long_sheet_name_is_shortened_to_fit_its_number(tmp_path):
+    name = "Quarterly revenue by region EU"  # 30 characters
+    options = XlsxOptions(sheet_name=name)
+
+    render_xlsx([_batch(n=[1, 2])], tmp_path / "out.xlsx", options, max_rows_per_sheet=2)
+
+    assert openpyxl.load_workbook(tmp_path / "out.xlsx").sheetnames == [
+        name,
+        "Quarterly revenue by region (2)",
+    ]
+
+
+def test_a_batch_with_other_columns_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="a batch has columns"):
+        render_xlsx([_batch(a=[1]), _batch(b=[2])], tmp_path / "out.xlsx", XlsxOptions())
+
+
+def test_no_batches_at_all_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="no record batches"):
+        render_xlsx(iter([]), tmp_path / "out.xlsx", XlsxOptions())
+
+
+def test_the_real_excel_row_limit_continues_on_a_second_sheet(tmp_path):
+    # The header and 1,048,575 data rows fill a sheet: the last two rows go on to a second one.
+    total = EXCEL_MAX_ROWS + 1
+    batches = (
+        pa.RecordBatch.from_arrays([pa.array(range(start, min(start + 100_000, total)))], ["n"])
+        for start in range(0, total, 100_000)
+    )
+
+    rows = render_xlsx(batches, tmp_path / "out.xlsx", XlsxOptions())
+
+    assert rows == total
+    workbook = openpyxl.load_workbook(tmp_path / "out.xlsx", read_only=True)
+    assert workbook.sheetnames == ["Report", "Report (2)"]
+    assert workbook["Report"].max_row == EXCEL_MAX_ROWS
+    assert list(workbook["Report (2)"].iter_rows(values_only=True)) == [
+        ("n",),
+        (EXCEL_MAX_ROWS - 1,),
+        (EXCEL_MAX_ROWS,),
+    ]
