@@ -48,6 +48,15 @@ class RenderResult:
     rows: int
 
 
+def _inner_name(format: str, destination: Path, document: ReportDocument | None) -> str:
+    """report_2026-11-02.csv.zip holds report_2026-11-02.csv (the staging name has a run id)."""
+    if document is None:
+        return destination.name.rsplit(".", 1)[0]
+    from reports_pipeline.storage.local_files import period_slug
+
+    return f"{document.name}_{period_slug(document.period_key)}.{format}"
+
+
 def render_file(
     format: str,
     batches: Iterable[pa.RecordBatch],
@@ -76,8 +85,7 @@ def render_file(
             raw,
             destination,
             method=compress,
-            # report_2026-11-02.csv.zip holds report_2026-11-02.csv
-            inner_name=destination.name.rsplit(".", 1)[0],
+            inner_name=_inner_name(format, destination, document),
         )
     finally:
         raw.unlink(missing_ok=True)

@@ -351,3 +351,46 @@ def test_once_report_runs_its_fixed_period(tmp_path, smtp_server):
     assert result.success
     (message,) = smtp_server.wait_for_messages(1)
     assert message.parsed()["Subject"] == "Invoices for 2026-11-02: 3 rows"
+
+
+@pytest.mark.parametrize(
+    "report_format, options, suffix",
+    [
+        ("json", {}, ".json"),
+        ("parquet", {}, ".parquet"),
+        ("csv", {"compress": "gzip"}, ".csv.gz"),
+        ("json", {"lines": True, "compress": "zip"}, ".json.zip"),
+    ],
+)
+def test_other_formats_are_stored_and_attached(
+    tmp_path, smtp_server, report_format, options, suffix
+):
+    import gzip
+    import json
+    import zipfile
+
+    import pyarrow.parquet as pq
+
+    defs = make_project(
+        tmp_path, smtp_server, report_changes={"format": report_format, "format_options": options}
+    )
+    result = run_period(defs)
+    assert result.success
+    (message,) = smtp_server.wait_for_messages(1)
+    name, content = attachment_of(message)
+    assert name == f"invoices_daily_2026-11-02{suffix}"
+    data = content if isinstance(content, bytes) else content.encode()
+    path = tmp_path / name
+    path.write_bytes(data)
+    if suffix == ".json":
+        ids = [row["id"] for row in json.loads(data)]
+    elif suffix == ".parquet":
+        ids = pq.read_table(path).column("id").to_pylist()
+    elif suffix == ".csv.gz":
+        ids = [int(r["id"]) for r in csv.DictReader(io.StringIO(gzip.decompress(data).decode()))]
+    else:
+        with zipfile.ZipFile(path) as archive:
+            (inner,) = archive.namelist()
+            assert inner == "invoices_daily_2026-11-02.json"
+            ids = [json.loads(line)["id"] for line in archive.read(inner).decode().splitlines()]
+    assert ids == NOV_2_NEW_YORK_IDS
