@@ -10,7 +10,14 @@ setup(
     version="0.1.0",
     description="Scheduled reports described in YAML, run and delivered by Dagster.",
     packages=find_packages(exclude=["reports_pipeline_tests*"]),
-    package_data={"reports_pipeline": ["reports/*.yaml", "reports/**/*.yaml", "connections.yaml"]},
+    package_data={
+        "reports_pipeline": [
+            "reports/*.yaml",
+            "reports/**/*.yaml",
+            "connections.yaml",
+            "render/templates/*.j2",
+        ]
+    },
     python_requires=">=3.10",
     install_requires=[
         f"dagster=={DAGSTER_VERSION}",
@@ -24,6 +31,8 @@ setup(
         "pyarrow>=15",
         "openpyxl>=3.1",
         "xlsxwriter>=3.2",
+        "weasyprint>=68.1",
+        "matplotlib>=3.7",
         "jinja2>=3.1",
         "sendgrid>=6.11",
         "pydantic>=2.6",
@@ -44,6 +53,8 @@ setup(
             "asyncssh>=2.14",
             "moto[server]>=5.0",
             "hypothesis",
+            "pypdf>=4",
+            "pypdfium2>=4",
             "ruff",
         ],
     },

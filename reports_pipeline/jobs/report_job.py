@@ -91,6 +91,9 @@ def build_report_job(
         warehouse = getattr(context.resources, source_key)
         staged = storage.staging_path(spec.name, period.key, spec.extension, context.run_id)
         params = {**spec.source.params, "period_start": period.start, "period_end": period.end}
+        # Imported here: SQLAlchemy is only needed by runs, not by every load of the code.
+        from reports_pipeline.warehouse.fetch import QueryError, QueryTimeout
+
         try:
             batches = PreviewTap(
                 warehouse.stream(spec.source.sql, params, timeout=spec.source.timeout)
@@ -98,11 +101,17 @@ def build_report_job(
             result = render_file(
                 spec.format, batches, staged, spec.options, _document(report, period)
             )
-        except Exception as exc:
+        except (QueryError, QueryTimeout) as exc:
             staged.unlink(missing_ok=True)
             raise Failure(
                 description=f"{spec.name}: the query on connection '{source_key}' failed: {exc}",
                 allow_retries=True,
+            ) from None
+        except Exception as exc:  # a template, a chart column, a value the format cannot hold
+            staged.unlink(missing_ok=True)
+            raise Failure(
+                description=f"{spec.name}: rendering {spec.format} failed: {exc}",
+                allow_retries=False,
             ) from None
         context.log.info(
             f"{result.rows} rows for {period.start.isoformat()} – {period.end.isoformat()}"

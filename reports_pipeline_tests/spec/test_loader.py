@@ -234,9 +234,7 @@ def test_literal_smtp_password_is_refused_without_echoing_it(tmp_path):
         }
     }
     errors = load_errors(tmp_path, report_dict(), connections)
-    assert any(
-        "connections.mail.password: a secret is never written in YAML" in e for e in errors
-    )
+    assert any("connections.mail.password: a secret is never written in YAML" in e for e in errors)
     assert not any("hunter2" in e for e in errors)
 
 
@@ -255,3 +253,16 @@ def test_one_bad_file_does_not_stop_the_good_ones(tmp_path):
     assert list(project.errors_by_file()) == [str(Path("reports/team_a/bad.yaml"))] or list(
         project.errors_by_file()
     )[0].endswith("team_a/bad.yaml")
+
+
+def test_pdf_template_must_exist_inside_the_report_folder(tmp_path):
+    missing = load_errors(
+        tmp_path, report_dict(format="pdf", format_options={"template": "t.html.j2"})
+    )
+    assert any(
+        "format_options.template: no file 't.html.j2' next to this report" in e for e in missing
+    )
+    outside = load_errors(
+        tmp_path, report_dict(format="pdf", format_options={"template": "../t.j2"})
+    )
+    assert any("must be a file inside the report's folder" in e for e in outside)
