@@ -250,6 +250,14 @@ def check_report(
     policy = connections.policy
     errors.extend(check_min_interval(spec, document, policy))
     sample = _sample_context(spec)
+    template = spec.format_options.get("template")
+    if template:
+        template_path = (path.parent / template).resolve()
+        where = ("format_options", "template")
+        if path.parent.resolve() not in template_path.parents:
+            error(where, "the template must be a file inside the report's folder")
+        elif not template_path.is_file():
+            error(where, f"no file '{template}' next to this report")
     for index, target in enumerate(spec.deliver):
         base: Location = ("deliver", index, target.channel)
         settings = target.settings
