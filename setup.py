@@ -25,7 +25,7 @@ setup(
         f"dagster-postgres=={DAGSTER_LIBS_VERSION}",
         "psycopg2-binary>=2.9",
         "sqlalchemy>=2.0",
-        "duckdb>=1.1",
+        "duckdb>=2.0",
         "duckdb-engine>=0.13",
         "pandas",
         "pyarrow>=15",

@@ -16,15 +16,13 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
+from reports_pipeline.warehouse.duckdb_arrow import stream_duckdb
+from reports_pipeline.warehouse.errors import QueryError, QueryTimeout
+from reports_pipeline.warehouse.postgres_copy import stream_postgres
+
+__all__ = ["QueryError", "QueryTimeout", "create_warehouse_engine", "stream_record_batches"]
+
 _SQLALCHEMY_LINK = re.compile(r"\s*\(Background on this error at: [^)]*\)")
-
-
-class QueryError(Exception):
-    """The database rejected or failed the query; the message is one line, without the URL."""
-
-
-class QueryTimeout(Exception):
-    """The query ran longer than its ``timeout``."""
 
 
 def create_warehouse_engine(url: str) -> sqlalchemy.Engine:
@@ -53,58 +51,67 @@ def stream_record_batches(
 ) -> Iterator[pa.RecordBatch]:
     """Run ``sql`` with bound ``params`` and yield record batches of at most ``batch_size`` rows.
 
-    Rows stream from the cursor (a server-side cursor on Postgres), so memory holds one batch.
-    At least one batch is yielded: with no rows it is empty but carries the column names.
-    Column types are inferred by pyarrow per batch, so a column that is all NULL in one batch
-    is ``null`` there and typed in a later one. ``Decimal`` becomes ``decimal128`` (precision
-    and scale from the batch's values); values pyarrow cannot type (mixed types in a SQLite
-    column, NaN decimals) become text, and JSON objects or arrays become JSON text.
+    Rows never gather into one table of the whole result: memory holds a batch or two.
+    Postgres streams ``COPY (sql) TO STDOUT`` as CSV that Arrow parses (``postgres_copy``),
+    DuckDB through its own Arrow reader (``duckdb_arrow``); both type each column from the
+    result's declared type, the same in every batch, and give batches of exactly
+    ``batch_size`` rows but the last. Other databases (SQLite) stream rows from a cursor and
+    pyarrow infers types per batch, so a column that is all NULL in one batch is ``null``
+    there and typed in a later one; values pyarrow cannot type (mixed types in a SQLite column)
+    become text, and JSON objects or arrays become JSON text. At least one batch is yielded:
+    with no rows it is empty but carries the column names.
 
     Parameters are always bound, never formatted into the SQL. Postgres and DuckDB receive
     timezone-aware datetimes as they are. SQLite: timestamps are compared as UTC text, so
     every datetime parameter is passed as UTC ``'YYYY-MM-DD HH:MM:SS'`` (dates as
     ``'YYYY-MM-DD'``), the format of the demo warehouse.
 
-    ``timeout`` bounds each database call (running the query, fetching one batch), as
-    Postgres's ``statement_timeout`` does; time the consumer spends between batches does not
-    count. Raises ``QueryTimeout`` when exceeded and ``QueryError`` for any database error.
-    The transaction is rolled back at the end: a report query never commits changes.
+    ``timeout`` bounds each wait for the database (running the query, fetching one batch);
+    time the consumer spends between batches does not count. Raises ``QueryTimeout`` when
+    exceeded and ``QueryError`` for any database error. The transaction is rolled back at the
+    end: a report query never commits changes.
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
     dialect = engine.dialect.name
-    bound = dict(params)
-    if dialect == "sqlite":
-        bound = {key: _sqlite_param(value) for key, value in bound.items()}
+    if dialect == "postgresql" and engine.dialect.driver != "psycopg2":
+        raise ValueError("Postgres warehouses are read through psycopg2: use a postgresql:// URL")
+    stream = {"postgresql": stream_postgres, "duckdb": stream_duckdb}.get(dialect, _stream_rows)
     limit = _time_limit(dialect, timeout)
     try:
         with engine.connect() as connection, limit.installed(connection):
-            with limit.call():
-                result = connection.execution_options(yield_per=batch_size).execute(
-                    text(sql), bound
-                )
-            if not result.returns_rows:
-                raise QueryError("the query returned no result set (is it a SELECT?)")
-            names = list(result.keys())
-            yielded = False
-            while True:
-                with limit.call():
-                    rows = result.fetchmany(batch_size)
-                if not rows:
-                    break
-                yield _record_batch(names, rows)
-                yielded = True
-            if not yielded:
-                yield pa.RecordBatch.from_arrays(
-                    [pa.array([], pa.null()) for _ in names], names=names
-                )
+            yield from stream(connection, sql, params, batch_size=batch_size, limit=limit)
     except (SQLAlchemyError, engine.dialect.loaded_dbapi.Error) as exc:
         if limit.fired or _is_postgres_timeout(exc):
-            raise QueryTimeout(f"query ran longer than {timeout}") from None
+            bound = timeout or "the database's statement_timeout"
+            raise QueryTimeout(f"query ran longer than {bound}") from None
         message = _redact(_first_line(exc), engine.url)
         raise QueryError(f"the {dialect} query failed: {message}") from (
             None if _leaks(str(exc), engine.url) else exc
         )
+
+
+def _stream_rows(
+    connection: sqlalchemy.Connection, sql: str, params: dict, *, batch_size: int, limit: Any
+) -> Iterator[pa.RecordBatch]:
+    bound = dict(params)
+    if connection.dialect.name == "sqlite":
+        bound = {key: _sqlite_param(value) for key, value in bound.items()}
+    with limit.call():
+        result = connection.execution_options(yield_per=batch_size).execute(text(sql), bound)
+    if not result.returns_rows:
+        raise QueryError("the query returned no result set (is it a SELECT?)")
+    names = list(result.keys())
+    yielded = False
+    while True:
+        with limit.call():
+            rows = result.fetchmany(batch_size)
+        if not rows:
+            break
+        yield _record_batch(names, rows)
+        yielded = True
+    if not yielded:
+        yield pa.RecordBatch.from_arrays([pa.array([], pa.null()) for _ in names], names=names)
 
 
 def _sqlite_param(value: Any) -> Any:
@@ -165,8 +172,8 @@ def _leaks(message: str, url: sqlalchemy.URL) -> bool:
 
 
 def _is_postgres_timeout(exc: BaseException) -> bool:
-    # SQLSTATE 57014 query_canceled: raised by the statement_timeout set below.
-    return getattr(getattr(exc, "orig", None), "pgcode", None) == "57014"
+    # SQLSTATE 57014 query_canceled, e.g. by a statement_timeout the server or role sets.
+    return getattr(getattr(exc, "orig", None) or exc, "pgcode", None) == "57014"
 
 
 class _NoLimit:
@@ -183,16 +190,6 @@ class _NoLimit:
 
     @contextmanager
     def call(self) -> Iterator[None]:
-        yield
-
-
-class _PostgresLimit(_NoLimit):
-    @contextmanager
-    def installed(self, connection: sqlalchemy.Connection) -> Iterator[None]:
-        # SET LOCAL lasts until the transaction ends, so the pooled connection is not changed.
-        # 0 would mean "no limit", hence at least 1 ms; the value is our own integer.
-        milliseconds = max(1, int(self.seconds * 1000))
-        connection.exec_driver_sql(f"SET LOCAL statement_timeout = {milliseconds}")
         yield
 
 
@@ -225,27 +222,41 @@ class _SqliteLimit(_NoLimit):
             self.deadline = float("inf")
 
 
-class _DuckdbLimit(_NoLimit):
-    connection: Any = None
+class _InterruptLimit(_NoLimit):
+    """A timer thread interrupts the connection when one call waits longer than the limit."""
 
-    def _interrupt(self) -> None:
+    method = ""  # the DBAPI connection's method that interrupts its running statement
+    interrupt: Any = None
+
+    def _fire(self) -> None:
         self.fired = True
-        self.connection.interrupt()
+        self.interrupt()
 
     @contextmanager
     def installed(self, connection: sqlalchemy.Connection) -> Iterator[None]:
-        self.connection = connection.connection.dbapi_connection
+        self.interrupt = getattr(connection.connection.dbapi_connection, self.method)
         yield
 
     @contextmanager
     def call(self) -> Iterator[None]:
-        timer = threading.Timer(self.seconds, self._interrupt)
+        timer = threading.Timer(self.seconds, self._fire)
         timer.daemon = True
         timer.start()
         try:
             yield
         finally:
             timer.cancel()
+
+
+class _PostgresLimit(_InterruptLimit):
+    # Not statement_timeout: the COPY is one statement as long as the whole report, and the
+    # time the renderer takes between batches must not count. psycopg2's cancel() is made to
+    # be called from another thread.
+    method = "cancel"
+
+
+class _DuckdbLimit(_InterruptLimit):
+    method = "interrupt"
 
 
 def _time_limit(dialect: str, timeout: timedelta | None) -> _NoLimit:

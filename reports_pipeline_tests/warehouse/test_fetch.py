@@ -174,15 +174,24 @@ def test_column_types_follow_the_database_values(typed_engine):
     assert row["aware"] == datetime(2025, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
     assert types["naive"].tz is None and row["naive"] == datetime(2025, 1, 2, 3, 4, 5)
     assert row["a_text"] == "Müller, Café Lumière, 東京商事 🚀"
-    assert types["missing"] == pa.null() and row["missing"] is None
+    assert types["missing"] == pa.string() and row["missing"] is None
     assert types["a_bool"] == pa.bool_() and row["a_bool"] is True
 
 
 @pytest.mark.parametrize("typed_engine", ["duckdb", "postgresql"], indirect=True)
-def test_a_column_null_in_the_first_batch_is_typed_in_a_later_one(typed_engine):
+def test_every_batch_has_the_declared_column_types_even_when_all_null(typed_engine):
     sql = "select cast(null as text) as note union all select 'later'"
 
     first, second = stream_record_batches(typed_engine, sql, {}, batch_size=1)
+
+    assert first.schema.types == second.schema.types == [pa.string()]
+
+
+def test_a_sqlite_column_null_in_the_first_batch_is_typed_in_a_later_one(tmp_path):
+    engine = create_warehouse_engine(f"sqlite:///{tmp_path / 'w.db'}")
+    sql = "select null as note union all select 'later'"
+
+    first, second = stream_record_batches(engine, sql, {}, batch_size=1)
 
     assert first.schema.types == [pa.null()]
     assert second.schema.types == [pa.string()]
