@@ -39,7 +39,7 @@ def _preview_table(request: DeliveryRequest) -> str:
 
 
 def compose_email(
-    request: DeliveryRequest, *, subject: str, body: str | None, attach: str
+    request: DeliveryRequest, *, subject: str, body: str | None, attach: str, inline: bool = False
 ) -> ComposedEmail:
     """Render the analyst's templates and decide between attaching the file and linking to it.
 
@@ -73,6 +73,9 @@ def compose_email(
         f'<pre style="font-family:inherit">{escape(text)}</pre>'
         f"{_preview_table(request)}{file_line}</body></html>"
     )
+    if inline and request.content_type == "text/html":
+        # The rendered HTML report is self-contained (inline CSS and SVG), so it can be the body.
+        html = request.file.read_text(encoding="utf-8")
     return ComposedEmail(
         subject=render_template(subject, request.variables).strip(),
         text=text,

@@ -13,7 +13,9 @@ from reports_pipeline.spec.report import EmailTarget
 
 
 def _compose(request: DeliveryRequest, target: EmailTarget, body: str | None) -> ComposedEmail:
-    return compose_email(request, subject=target.subject, body=body, attach=target.attach)
+    return compose_email(
+        request, subject=target.subject, body=body, attach=target.attach, inline=target.inline
+    )
 
 
 def _message(

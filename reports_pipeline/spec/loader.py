@@ -297,6 +297,12 @@ def check_report(
                             f"{address}: domain {domain} is not allowed; allowed: "
                             f"{', '.join(policy.allowed_recipient_domains)}",
                         )
+        if email.inline and spec.format != "html":
+            error(
+                base + ("inline",),
+                "inline: true puts an html report in the e-mail body;"
+                f" this report is format: {spec.format}",
+            )
         if email.attach == "link" and not _can_link(spec, connections):
             error(
                 base + ("attach",),

@@ -304,6 +304,8 @@ class EmailTarget(_Strict):
     body_template: str | None = None
     # auto: attach under policy.max_attachment_mb, else a download link; link: always a link
     attach: Literal["auto", "always", "link"] = "auto"
+    # With format: html, the report itself is the e-mail's HTML body (attached or linked too).
+    inline: bool = False
 
     @field_validator("to", "cc", "bcc", mode="before")
     @classmethod

@@ -394,3 +394,23 @@ def test_other_formats_are_stored_and_attached(
             assert inner == "invoices_daily_2026-11-02.json"
             ids = [json.loads(line)["id"] for line in archive.read(inner).decode().splitlines()]
     assert ids == NOV_2_NEW_YORK_IDS
+
+
+def test_html_report_can_be_the_email_body(tmp_path, smtp_server):
+    defs = make_project(
+        tmp_path,
+        smtp_server,
+        report_changes={
+            "format": "html",
+            "deliver": [{"email": {"to": ["cfo@example.com"], "inline": True}}],
+        },
+    )
+    assert run_period(defs).success
+    (message,) = smtp_server.wait_for_messages(1)
+    parsed = message.parsed()
+    html = parsed.get_body(preferencelist=("html",)).get_content()
+    name, attached = attachment_of(message)
+    assert name.endswith(".html")
+    # Both travel with the e-mail's CRLF line endings.
+    assert html.replace("\r\n", "\n").strip() == attached.replace("\r\n", "\n").strip()
+    assert "Müller GmbH" in html
