@@ -57,3 +57,14 @@ def smtp_server():
 
     with SmtpTestServer() as server:
         yield server
+
+
+@pytest.fixture
+def sqlite_instance(tmp_path):
+    """A Dagster instance with SQLite storage (schedule states, run history, the ledger)."""
+    from dagster import DagsterInstance
+
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    with DagsterInstance.local_temp(str(home)) as instance:
+        yield instance

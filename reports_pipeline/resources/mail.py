@@ -33,6 +33,13 @@ def _message(
     )
 
 
+def _notice(from_address: str, to: str, subject: str, text: str) -> EmailMessage:
+    """A plain-text message to one person, without attachment (failure notices)."""
+    return build_email_message(
+        from_address=from_address, to=[to], cc=[], subject=subject, body=text, attachment=None
+    )
+
+
 class SmtpMailer(ConfigurableResource):
     """Mail sent through an SMTP server (optionally STARTTLS or implicit TLS, with login)."""
 
@@ -89,14 +96,7 @@ class SmtpMailer(ConfigurableResource):
         """A plain message to one person (failure notices)."""
         from reports_pipeline.delivery.smtp import send_via_smtp
 
-        message = build_email_message(
-            from_address=self.from_address,
-            to=[to],
-            cc=[],
-            subject=subject,
-            body=text,
-            attachment=None,
-        )
+        message = _notice(self.from_address, to, subject, text)
         receipt = send_via_smtp(
             message, envelope_from=self.from_address, recipients=[to], settings=self.settings()
         )
@@ -136,14 +136,7 @@ class OutboxMailer(ConfigurableResource):
     def notify(self, to: str, subject: str, text: str) -> DeliveryReceipt:
         from reports_pipeline.delivery.outbox import write_to_outbox
 
-        message = build_email_message(
-            from_address=self.from_address,
-            to=[to],
-            cc=[],
-            subject=subject,
-            body=text,
-            attachment=None,
-        )
+        message = _notice(self.from_address, to, subject, text)
         stem = "notice_" + "".join(c if c.isalnum() else "_" for c in subject)[:80]
         written = write_to_outbox(
             message,

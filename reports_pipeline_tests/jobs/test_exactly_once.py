@@ -1,7 +1,7 @@
 """Each target gets each period's file once: retries, re-execution and re-runs skip it."""
 
 import pytest
-from dagster import DagsterEventType, DagsterInstance, ReexecutionOptions, execute_job
+from dagster import DagsterEventType, ReexecutionOptions, execute_job
 
 from reports_pipeline_tests.jobs.job_factory import reconstructable_report_job
 from reports_pipeline_tests.jobs.warehouses import create_sqlite_warehouse
@@ -15,11 +15,8 @@ QUERY = (
 
 
 @pytest.fixture
-def instance(tmp_path):
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    with DagsterInstance.local_temp(str(home)) as instance:
-        yield instance
+def instance(sqlite_instance):
+    return sqlite_instance
 
 
 @pytest.fixture

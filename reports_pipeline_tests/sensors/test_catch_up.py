@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from dagster import DagsterInstance, DagsterRun, DagsterRunStatus, build_sensor_context
+from dagster import DagsterRun, DagsterRunStatus, build_sensor_context
 from dagster._core.definitions.run_request import InstigatorType
 from dagster._core.remote_origin import (
     InProcessCodeLocationOrigin,
@@ -26,12 +26,8 @@ HOURLY = {"every": "hour", "at": "00:00", "timezone": "UTC"}
 
 
 @pytest.fixture
-def instance(tmp_path):
-    # SQLite storage: the ephemeral instance keeps no schedule states.
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    with DagsterInstance.local_temp(str(home)) as instance:
-        yield instance
+def instance(sqlite_instance):
+    return sqlite_instance
 
 
 def build(tmp_path, max_catchup_periods=7):

@@ -1,7 +1,7 @@
 """Owners hear about failed runs once; runs Dagster will retry stay quiet."""
 
 import pytest
-from dagster import DagsterEventType, DagsterInstance, build_run_status_sensor_context
+from dagster import DagsterEventType, build_run_status_sensor_context
 
 from reports_pipeline.definitions import build_definitions
 from reports_pipeline.sensors.failure_notice import FAILURE_SENSOR_NAME
@@ -10,11 +10,8 @@ from reports_pipeline_tests.report_files import report_dict, write_connections, 
 
 
 @pytest.fixture
-def instance(tmp_path):
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    with DagsterInstance.local_temp(str(home)) as instance:
-        yield instance
+def instance(sqlite_instance):
+    return sqlite_instance
 
 
 def failing_project(tmp_path, smtp_server):
