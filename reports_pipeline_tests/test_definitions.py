@@ -33,8 +33,8 @@ def test_every_shipped_report_is_a_job_with_a_running_schedule():
         assert steps == ["deliver_1_email", "fetch_and_render", "persist"]
 
 
-def test_shipped_definitions_have_the_catch_up_sensor_and_no_invalid_file_sensors():
-    assert [s.name for s in defs.sensors] == ["report_catch_up"]
+def test_shipped_definitions_have_their_sensors_and_no_invalid_file_sensors():
+    assert [s.name for s in defs.sensors] == ["report_catch_up", "report_failure_notice"]
 
 
 def test_disabled_report_gets_a_stopped_schedule(tmp_path):
