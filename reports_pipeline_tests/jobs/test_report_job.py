@@ -80,6 +80,16 @@ def make_project(
     return build_definitions([tmp_path / "reports"], tmp_path / "connections.yaml")
 
 
+def login_over_starttls(server) -> dict:
+    """Mail settings that log in as ``reports`` with the password in TEST_SMTP_PASSWORD."""
+    return {
+        "starttls": True,
+        "username": "reports",
+        "password": {"env": "TEST_SMTP_PASSWORD"},
+        "ca_file": server.ca_file,
+    }
+
+
 def run_period(defs, key="2026-11-02", instance=None):
     job = defs.resolve_job_def("invoices_daily")
     return job.execute_in_process(
@@ -224,12 +234,7 @@ def test_smtp_password_from_environment_never_appears_in_events_or_config(tmp_pa
         defs = make_project(
             tmp_path,
             server,
-            mail_extra={
-                "starttls": True,
-                "username": "reports",
-                "password": {"env": "TEST_SMTP_PASSWORD"},
-                "ca_file": server.ca_file,
-            },
+            mail_extra=login_over_starttls(server),
         )
         instance = DagsterInstance.ephemeral()
         result = run_period(defs, instance=instance)
@@ -253,12 +258,7 @@ def test_wrong_smtp_password_error_names_the_user_not_the_password(tmp_path, mon
         defs = make_project(
             tmp_path,
             server,
-            mail_extra={
-                "starttls": True,
-                "username": "reports",
-                "password": {"env": "TEST_SMTP_PASSWORD"},
-                "ca_file": server.ca_file,
-            },
+            mail_extra=login_over_starttls(server),
         )
         result = run_period(defs)
     assert not result.success
