@@ -174,7 +174,7 @@ class Schedule(_Strict):
             if self.at is not None or self.on is not None:
                 raise ValueError("every: cron takes its time from cron:; remove at: and on:")
             _check_cron(self.cron)
-            if "weekends" in self.skip and not _runs_on_weekdays(self.cron):
+            if "weekends" in self.skip and _runs_only_at_weekends(self.cron):
                 raise ValueError(
                     f'cron "{self.cron}" runs only at weekends;'
                     " with skip: [weekends] it would never run"
@@ -202,17 +202,37 @@ class Schedule(_Strict):
         return self.at or time(0, 0)
 
 
-def _runs_on_weekdays(expression: str) -> bool:
-    """Whether a cron fires on some weekday (looked at over two weeks of its ticks)."""
-    from dagster._utils.schedules import schedule_execution_time_iterator
+# The most days a month can have (February: 29, in leap years).
+_MONTH_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+_WORKDAYS = frozenset(range(1, 6))  # cron's day-of-week numbers, Sunday is 0
 
-    ticks = schedule_execution_time_iterator(datetime(2026, 1, 5).timestamp(), expression, "UTC")
-    for tick in ticks:
-        if tick.weekday() < 5:
-            return True
-        if tick.timestamp() > datetime(2026, 1, 19).timestamp():
-            return False
-    return False
+
+def _runs_only_at_weekends(expression: str) -> bool:
+    """Whether a cron fires on some day, and only ever on Saturdays and Sundays.
+
+    Exact, and decided on the cron's day fields rather than on a sample of its ticks. Over the
+    400-year Gregorian cycle every date that exists (the 1st of a month, 29 February, a month's
+    last day) falls on each of the seven weekdays. So a day-of-month that exists in one of the
+    cron's months fires on weekdays too; a day-of-week (also "6#1" or "L6") fires on those
+    weekdays only, in every month. Restricting both means either one (cron's OR), restricting
+    one means that one. The hour and minute do not matter: a tick's local day is the day its
+    fields name, daylight-saving shifts included (a missing 02:30 runs at 03:00 the same day).
+    """
+    from dagster._utils.schedules import CroniterShim
+
+    (_, _, days, months, weekdays), *_ = CroniterShim.expand(expression)
+    if weekdays[0] == "*" or _WORKDAYS.intersection(weekdays):
+        return False
+    if days[0] == "*":
+        return True
+    month_numbers = range(1, 13) if months[0] == "*" else months
+    day_exists = "l" in days or any(
+        isinstance(day, int) and day <= _MONTH_DAYS[month - 1]
+        for day in days
+        for month in month_numbers
+    )
+    # Both restricted: the weekend days-of-week, or any day-of-month that exists (weekdays too).
+    return not day_exists
 
 
 def _check_cron(expression: str) -> None:

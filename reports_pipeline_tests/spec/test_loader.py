@@ -1,4 +1,5 @@
 import re
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -266,3 +267,87 @@ def test_pdf_template_must_exist_inside_the_report_folder(tmp_path):
         tmp_path, report_dict(format="pdf", format_options={"template": "../t.j2"})
     )
     assert any("must be a file inside the report's folder" in e for e in outside)
+
+
+# skip: [weekends] with a cron that would never run on a weekday
+
+
+def _cron_report(cron: str) -> dict:
+    return report_dict(
+        schedule={"every": "cron", "cron": cron, "timezone": "UTC", "skip": ["weekends"]}
+    )
+
+
+def _fires_only_at_weekends_in_28_years(cron: str) -> bool:
+    """Ground truth by brute force: every day the cron fires on in 2001-2028.
+
+    28 years without a skipped leap year repeat every (month, day, weekday, leap year)
+    combination the 400-year cycle has.
+    """
+    from dagster._utils.schedules import CroniterShim
+
+    day_fields = cron.split(maxsplit=2)[2]
+    ticks = CroniterShim(f"0 0 {day_fields}", datetime(2000, 12, 31))
+    fired = False
+    while (tick := ticks.get_next(datetime)) < datetime(2029, 1, 1):
+        if tick.weekday() < 5:
+            return False
+        fired = True
+    return fired
+
+
+def test_first_of_the_month_with_skip_weekends_is_accepted(tmp_path):
+    # This was refused because the check looked at two weeks of January 2026 only, and
+    # 1 February 2026 is a Sunday; the 1st of a month is a weekday in most months.
+    assert load_errors(tmp_path, _cron_report("0 9 1 * *")) == []
+
+
+@pytest.mark.parametrize(
+    "cron",
+    [
+        "0 9 29 2 *",  # a leap day: also a weekday, some years
+        "0 9 1 1 *",
+        "0 9 L * *",  # the last day of each month
+        "0 9 1 * 6",  # the 1st or any Saturday (day-of-month OR day-of-week)
+        "0 9 * * 5-7",  # Friday to Sunday
+        "0 9 * * 1#1",  # the first Monday
+    ],
+)
+def test_crons_that_also_fire_on_weekdays_are_accepted_with_skip_weekends(tmp_path, cron):
+    assert load_errors(tmp_path, _cron_report(cron)) == []
+
+
+@pytest.mark.parametrize(
+    "cron",
+    ["0 9 * * 6,0", "0 9 * * sat", "0 9 * * sat-sun", "*/30 8-18 * 1-6 0", "0 9 * * 6#1"],
+)
+def test_weekend_only_crons_are_refused_with_skip_weekends(tmp_path, cron):
+    errors = load_errors(tmp_path, _cron_report(cron))
+    assert any(
+        f'cron "{cron}" runs only at weekends; with skip: [weekends] it would never run' in error
+        for error in errors
+    ), errors
+
+
+@pytest.mark.parametrize(
+    "cron",
+    [
+        "0 9 1 * *",
+        "0 9 29 2 *",
+        "0 9 1 1 *",
+        "0 9 L * *",
+        "0 9 1 * 6",
+        "0 9 * * 5-7",
+        "0 9 * * 1#1",
+        "0 9 * * L5",
+        "0 9 * * 6,0",
+        "0 9 * * sat",
+        "0 9 * * 6#5",
+        "0 9 30 4 0",
+        "0 9 */2 2 sun",
+    ],
+)
+def test_weekend_check_agrees_with_every_day_of_a_full_calendar_cycle(cron):
+    from reports_pipeline.spec.report import _runs_only_at_weekends
+
+    assert _runs_only_at_weekends(cron) == _fires_only_at_weekends_in_28_years(cron)
