@@ -31,6 +31,9 @@ class DeliveryRequest:
     preview: Preview | None = None
     download_url: str | None = None  # where the stored file can be downloaded, if anywhere
     max_attachment_bytes: int = 20 * 1024 * 1024
+    # Names the delivery (ledger.py): every attempt at one delivery has the same id, so a
+    # channel that keeps messages (the outbox) can tell a retry from a new message.
+    delivery_id: str = ""
 
     @property
     def too_large_to_attach(self) -> bool:

@@ -1,6 +1,7 @@
 """The deliver step of one target: exactly once per report, period, target and content."""
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from dagster import (
@@ -20,7 +21,8 @@ from reports_pipeline.delivery.request import DeliveryRequest, Preview
 from reports_pipeline.jobs.ledger import (
     FORCE_TAG,
     LedgerKey,
-    find_delivery,
+    decide,
+    find_deliveries,
     record_delivery,
     target_id,
 )
@@ -82,24 +84,31 @@ def build_delivery_op(
             yield Output(None, metadata={"status": "skipped", "reason": "no rows (send_if: rows)"})
             return
         period = period_of_run(spec.schedule, partitions_def, context)
-        key = LedgerKey(spec.name, period.key, identity, stored["sha256"])
+        key = LedgerKey(spec.name, period.key, identity, stored["fingerprint"])
         forced = context.run.tags.get(FORCE_TAG, "").lower() == "true"
-        earlier = find_delivery(context.instance, key)
-        if earlier and not forced:
+        decision = decide(key, *find_deliveries(context.instance, key), forced=forced)
+        if not decision.send:
             context.log.info(
-                f"already delivered by run {earlier['run_id']} at {earlier['at']}: not sent "
-                f"again (tag the run {FORCE_TAG}=true to send it again)"
+                f"{decision.reason}: not sent again (tag the run {FORCE_TAG}=true to send it"
+                " again)"
             )
             yield Output(
                 None,
                 metadata={
-                    "status": "already delivered",
-                    "delivered_by_run": earlier["run_id"],
-                    "delivered_at": earlier["at"],
+                    "status": decision.status,
+                    "note": f"{decision.reason}, not sent again",
+                    "delivered_by_run": decision.earlier["run_id"],
+                    "delivered_at": decision.earlier["at"],
+                    "fingerprint": key.fingerprint,
                 },
             )
             return
-        request = _request(context, report, stored, period, max_bytes)
+        if decision.reason:
+            context.log.info(f"{channel}: {decision.reason}: sending")
+        request = replace(
+            _request(context, report, stored, period, max_bytes),
+            delivery_id=decision.delivery_id,
+        )
         if link_source and not storage.public_base_url:
             s3_key, s3_target = link_source
             request = _with_link(request, getattr(context.resources, s3_key), s3_target)
@@ -122,12 +131,28 @@ def build_delivery_op(
                 ) from None
             context.log.warning(f"{where}: {exc}; will retry if attempts remain")
             raise
-        record_delivery(context.instance, key, context.run_id, receipt.summary)
+        record_delivery(
+            context.instance,
+            key,
+            decision,
+            run_id=context.run_id,
+            summary=receipt.summary,
+            sha256=stored["sha256"],
+        )
         context.log.info(f"{channel}: {receipt.summary}")
+        earlier = decision.earlier
         yield Output(
             None,
             metadata={
-                "status": "re-delivered (forced)" if earlier else "delivered",
+                "status": decision.status,
+                **({"reason": decision.reason} if decision.reason else {}),
+                **(
+                    {"previous_run": earlier["run_id"], "previous_at": earlier["at"]}
+                    if earlier
+                    else {}
+                ),
+                "fingerprint": key.fingerprint,
+                "sha256": stored["sha256"],
                 "attempt": attempt,
                 "seconds": round(time.monotonic() - started, 3),
                 "connection": resource_key,
@@ -170,16 +195,12 @@ def _request(context, report, stored, period, max_bytes) -> DeliveryRequest:
 
 
 def _with_link(request: DeliveryRequest, s3, s3_target) -> DeliveryRequest:
-    from dataclasses import replace
-
     return replace(request, download_url=s3.download_url(request, s3_target))
 
 
 def _with_public_link(
     request: DeliveryRequest, base_url: str, stored: dict, storage
 ) -> DeliveryRequest:
-    from dataclasses import replace
-
     from reports_pipeline.spec.values import resolve_setting
 
     root = Path(resolve_setting(storage.path)).resolve()

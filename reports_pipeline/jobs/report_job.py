@@ -19,6 +19,7 @@ from dagster import (
 
 from reports_pipeline.jobs.delivery_step import build_delivery_op
 from reports_pipeline.render import ReportDocument, render_file
+from reports_pipeline.render.fingerprint import DataFingerprintTap, content_fingerprint
 from reports_pipeline.render.preview import PreviewTap
 from reports_pipeline.resources.storage import STORAGE_RESOURCE_KEY
 from reports_pipeline.scheduling.run_period import period_of_run
@@ -70,6 +71,19 @@ def _document(report: LoadedReport, period) -> ReportDocument:
     )
 
 
+def _content_fingerprint(report: LoadedReport, data_sha256: str) -> str:
+    spec = report.spec
+    template = getattr(spec.options, "template", None)
+    return content_fingerprint(
+        data_sha256,
+        format=spec.format,
+        options=spec.options,
+        template=report.path.parent / template if template else None,
+        title=spec.display_title,
+        description=spec.description,
+    )
+
+
 def build_report_job(
     report: LoadedReport, connections: ConnectionsFile, partitions_def
 ) -> JobDefinition:
@@ -98,8 +112,9 @@ def build_report_job(
             batches = PreviewTap(
                 warehouse.stream(spec.source.sql, params, timeout=spec.source.timeout)
             )
+            data = DataFingerprintTap(batches)  # hashes the rows as they stream past
             result = render_file(
-                spec.format, batches, staged, spec.options, _document(report, period)
+                spec.format, data, staged, spec.options, _document(report, period)
             )
         except (QueryError, QueryTimeout) as exc:
             staged.unlink(missing_ok=True)
@@ -122,6 +137,9 @@ def build_report_job(
             "rows": result.rows,
             "period": period.key,
             "preview": batches.as_dict(),
+            # What the ledger knows a delivery by: the rendered bytes differ on every run for
+            # most formats (creation times), the data and settings do not.
+            "fingerprint": _content_fingerprint(report, data.hexdigest()),
         }
 
     @op(
@@ -140,12 +158,17 @@ def build_report_job(
             rendered["rows"],
         )
         yield Output(
-            {**asdict(stored), "preview": rendered.get("preview")},
+            {
+                **asdict(stored),
+                "preview": rendered.get("preview"),
+                "fingerprint": rendered["fingerprint"],
+            },
             metadata={
                 "rows": stored.rows,
                 "bytes": stored.bytes,
                 "path": MetadataValue.path(stored.path),
-                "sha256": stored.sha256,
+                "sha256": stored.sha256,  # of the file: integrity, not identity
+                "fingerprint": rendered["fingerprint"],  # of the content: what the ledger keys
                 "period": rendered["period"],
             },
         )
