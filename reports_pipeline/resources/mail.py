@@ -110,6 +110,18 @@ class SmtpMailer(ConfigurableResource):
         return check_smtp(self.settings())
 
 
+def _outbox_name(request: DeliveryRequest) -> dict:
+    """``daily_invoices_2026-11-02_<delivery id>.eml``: one file per delivery (ledger.py).
+
+    An attempt that finds its delivery's file already written keeps it: a retry is not a
+    second e-mail. Without a delivery id the message is numbered after any earlier one.
+    """
+    stem = Path(request.file_name).stem.replace(".", "_")
+    if request.delivery_id:
+        return {"stem": f"{stem}_{request.delivery_id}", "if_taken": "keep"}
+    return {"stem": stem, "if_taken": "number"}
+
+
 class OutboxMailer(ConfigurableResource):
     """Mail written as ``.eml`` files to a local folder, for development and demos."""
 
@@ -127,7 +139,7 @@ class OutboxMailer(ConfigurableResource):
             envelope_from=self.from_address,
             recipients=envelope_recipients(target.to, target.cc, target.bcc),
             folder=Path(self.path),
-            stem=Path(request.file_name).stem.replace(".", "_"),
+            **_outbox_name(request),
         )
         return DeliveryReceipt(
             summary=f"written to {written}", details={"eml": str(written.resolve())}
@@ -144,6 +156,7 @@ class OutboxMailer(ConfigurableResource):
             recipients=[to],
             folder=Path(self.path),
             stem=stem,
+            if_taken="number",  # a notice like an earlier one is another notice
         )
         return DeliveryReceipt(summary=f"notice written to {written}", details={})
 

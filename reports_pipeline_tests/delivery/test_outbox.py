@@ -40,17 +40,57 @@ def test_outbox_writes_eml_and_envelope_that_parse_back(tmp_path):
     }
 
 
-def test_outbox_same_stem_overwrites_and_leaves_no_temp_files(tmp_path):
-    for subject in ("first", "second"):
-        path = write_to_outbox(
-            _message(subject),
-            envelope_from="r@example.com",
-            recipients=["cfo@example.com"],
-            folder=tmp_path,
-            stem="run",
-        )
-    assert (
-        email.message_from_bytes(path.read_bytes(), policy=email.policy.default)["Subject"]
-        == "second"
+def _subject(path):
+    return email.message_from_bytes(path.read_bytes(), policy=email.policy.default)["Subject"]
+
+
+def _write(folder, subject, stem="run", **kwargs):
+    return write_to_outbox(
+        _message(subject),
+        envelope_from="r@example.com",
+        recipients=[f"{subject}@example.com"],
+        folder=folder,
+        stem=stem,
+        **kwargs,
     )
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.eml", "run.envelope.json"]
+
+
+def test_a_second_message_with_a_taken_stem_is_numbered_and_the_first_is_kept(tmp_path):
+    paths = [_write(tmp_path, subject) for subject in ("first", "second", "third")]
+
+    assert [p.name for p in paths] == ["run.eml", "run-2.eml", "run-3.eml"]
+    assert [_subject(p) for p in paths] == ["first", "second", "third"]
+    envelope = json.loads((tmp_path / "run-2.envelope.json").read_text("utf-8"))
+    assert envelope["to"] == ["second@example.com"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "run-2.eml",
+        "run-2.envelope.json",
+        "run-3.eml",
+        "run-3.envelope.json",
+        "run.eml",
+        "run.envelope.json",
+    ]
+
+
+def test_a_retried_delivery_keeps_the_file_its_first_attempt_wrote(tmp_path):
+    first = _write(tmp_path, "first", stem="report_d1", if_taken="keep")
+    again = _write(tmp_path, "retried", stem="report_d1", if_taken="keep")
+
+    assert again == first
+    assert _subject(first) == "first"
+    envelope = json.loads((tmp_path / "report_d1.envelope.json").read_text("utf-8"))
+    assert envelope["to"] == ["first@example.com"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "report_d1.eml",
+        "report_d1.envelope.json",
+    ]
+
+
+def test_an_envelope_left_without_its_message_is_rewritten_with_the_message(tmp_path):
+    (tmp_path / "run.envelope.json").write_text("{}")  # a crash between the two writes
+
+    path = _write(tmp_path, "first", if_taken="keep")
+
+    assert _subject(path) == "first"
+    envelope = json.loads((tmp_path / "run.envelope.json").read_text("utf-8"))
+    assert envelope["to"] == ["first@example.com"]
