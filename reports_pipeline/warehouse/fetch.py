@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from reports_pipeline.warehouse.duckdb_arrow import stream_duckdb
-from reports_pipeline.warehouse.errors import QueryError, QueryTimeout
+from reports_pipeline.warehouse.errors import QueryError, QueryTimeout, transient_reason
 from reports_pipeline.warehouse.postgres_copy import stream_postgres
 
 __all__ = ["QueryError", "QueryTimeout", "create_warehouse_engine", "stream_record_batches"]
@@ -68,8 +68,9 @@ def stream_record_batches(
 
     ``timeout`` bounds each wait for the database (running the query, fetching one batch);
     time the consumer spends between batches does not count. Raises ``QueryTimeout`` when
-    exceeded and ``QueryError`` for any database error. The transaction is rolled back at the
-    end: a report query never commits changes.
+    exceeded and ``QueryError`` for any database error, with its ``transient`` reason when
+    another attempt may succeed (``errors.transient_reason``). The transaction is rolled back
+    at the end: a report query never commits changes.
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
@@ -80,13 +81,20 @@ def stream_record_batches(
     limit = _time_limit(dialect, timeout)
     try:
         with engine.connect() as connection, limit.installed(connection):
-            yield from stream(connection, sql, params, batch_size=batch_size, limit=limit)
+            try:
+                yield from stream(connection, sql, params, batch_size=batch_size, limit=limit)
+            except engine.dialect.loaded_dbapi.Error as exc:
+                _raise_if_disconnected(connection, exc)
+                raise
     except (SQLAlchemyError, engine.dialect.loaded_dbapi.Error) as exc:
         if limit.fired or _is_postgres_timeout(exc):
             bound = timeout or "the database's statement_timeout"
             raise QueryTimeout(f"query ran longer than {bound}") from None
-        message = _redact(_first_line(exc), engine.url)
-        raise QueryError(f"the {dialect} query failed: {message}") from (
+        transient = transient_reason(exc, _server(engine.url))
+        # A lost connection is said plainly: the driver's words for it can be its own internals.
+        lost = getattr(exc, "connection_invalidated", False)
+        message = transient if lost else _redact(_first_line(exc), engine.url)
+        raise QueryError(f"the {dialect} query failed: {message}", transient) from (
             None if _leaks(str(exc), engine.url) else exc
         )
 
@@ -152,6 +160,30 @@ def _first_line(exc: BaseException) -> str:
     lines = [line.strip() for line in str(cause).splitlines() if line.strip()]
     line = lines[0] if lines else type(cause).__name__
     return _SQLALCHEMY_LINK.sub("", line)
+
+
+def _raise_if_disconnected(connection: sqlalchemy.Connection, error: Exception) -> None:
+    """If ``error`` means the server dropped the connection, discard it and say so.
+
+    The streams run the driver directly, so SQLAlchemy has not seen the error: it would try a
+    rollback on closing the connection, whose error ("connection already closed") would replace
+    this one, and it would not mark the error as a lost connection (``connection_invalidated``),
+    which is all psycopg2 tells of some (a COPY cut short by the server: "error with status
+    PGRES_COPY_OUT and no message from the libpq").
+    """
+    dialect = connection.dialect
+    if dialect.is_disconnect(error, connection.connection.dbapi_connection, None):
+        connection.invalidate(error)
+        raise sqlalchemy.exc.DBAPIError.instance(
+            None, None, error, dialect.loaded_dbapi.Error, connection_invalidated=True
+        ) from error
+
+
+def _server(url: sqlalchemy.URL) -> str:
+    """``host:port`` of a database server, for messages; the file of an embedded database."""
+    if url.host:
+        return f"{url.host}:{url.port or 5432}"  # Postgres, the one server dialect
+    return url.database or "memory"
 
 
 def _secrets(url: sqlalchemy.URL) -> list[str]:
