@@ -66,21 +66,24 @@ class Decision:
 def decide(key: LedgerKey, same: dict | None, latest: dict | None, forced: bool) -> Decision:
     """Send or not, given the ledger's entry for ``key`` (``same``) and the latest delivery.
 
-    ``same`` without ``latest`` is an entry from before the latest pointer was kept.
+    The content is already delivered if the latest delivery to the target had it; ``same``
+    decides only when there is no latest pointer (entries made before it was kept).
     """
     number = (latest or {}).get("number", 0) + 1
     delivery_id = _delivery_id(key, number)
-    already = same is not None and (latest is None or latest.get("fingerprint") == key.fingerprint)
+    if latest is not None:
+        already, earlier = latest.get("fingerprint") == key.fingerprint, latest
+    else:
+        already, earlier = same is not None, same
     if already and not forced:
-        earlier = same if latest is None else latest
         reason = f"already delivered by run {earlier['run_id']} at {earlier['at']}"
         return Decision(False, "already delivered", reason, earlier, number, delivery_id)
     if already:
         reason = (
-            f"sent again on request ({FORCE_TAG}=true); first delivered by run"
-            f" {same['run_id']} at {same['at']}"
+            f"sent again on request ({FORCE_TAG}=true); already delivered by run"
+            f" {earlier['run_id']} at {earlier['at']}"
         )
-        return Decision(True, "re-delivered (forced)", reason, same, number, delivery_id)
+        return Decision(True, "re-delivered (forced)", reason, earlier, number, delivery_id)
     if latest is not None:
         reason = f"content changed since the delivery by run {latest['run_id']} at {latest['at']}"
         return Decision(True, "delivered", reason, latest, number, delivery_id)
@@ -120,5 +123,9 @@ def record_delivery(
         "number": decision.number,
     }
     text = json.dumps(entry)
-    instance.run_storage.set_cursor_values({str(key): text, key.latest_key: text})
+    # One key per call: given several keys, Dagster's SQL storage updates the existing ones
+    # and drops the new ones. The latest pointer first, since it alone decides whether this
+    # content was delivered (``decide``).
+    instance.run_storage.set_cursor_values({key.latest_key: text})
+    instance.run_storage.set_cursor_values({str(key): text})
     return entry
