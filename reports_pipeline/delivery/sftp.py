@@ -175,8 +175,17 @@ def _error_for(exc: BaseException, settings: SftpSettings, action: str) -> Deliv
         return PermanentDeliveryError(f"sftp {where}: no such file or directory to {action}")
     if isinstance(exc, (socket.timeout, TimeoutError)):
         return TransientDeliveryError(f"sftp {where} timed out trying to {action}")
+    if _refused(exc):
+        return TransientDeliveryError(f"connection refused by {where}")
     detail = str(exc).strip(" :") or type(exc).__name__
     return TransientDeliveryError(f"sftp {where}: cannot {action}: {detail}")
+
+
+def _refused(exc: BaseException) -> bool:
+    """Nothing listens at the port (paramiko wraps the refusal of every address it tried)."""
+    if isinstance(exc, paramiko.ssh_exception.NoValidConnectionsError):
+        return all(isinstance(error, ConnectionRefusedError) for error in exc.errors.values())
+    return isinstance(exc, ConnectionRefusedError)
 
 
 @contextmanager
