@@ -10,6 +10,8 @@ fingerprint whenever and however often they are rendered.
 
 import hashlib
 import json
+import queue
+import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -30,6 +32,8 @@ class DataFingerprintTap:
     IPC serialisation of the non-null values. Null slots are left out because the bytes under
     a null are undefined in Arrow and may differ between two fetches of the same rows.
 
+    The bytes are hashed on a thread of their own (``_Sha256Thread``), beside the renderer.
+
     Should the schema change between batches (SQLite results are typed per batch, so a column
     that is all NULL in one batch is ``null`` there), the rows before the change are hashed as
     they are and the new schema is hashed: the same query on the same data still gives the same
@@ -38,24 +42,28 @@ class DataFingerprintTap:
 
     def __init__(self, batches: Iterable[pa.RecordBatch]):
         self._batches = batches
-        self._digest = hashlib.sha256()
+        self._digest: _Sha256Thread | None = None
         self._schema: pa.Schema | None = None
         self._pending: list[pa.RecordBatch] = []
         self._pending_rows = 0
-        self._finished = False
+        self._hexdigest: str | None = None
 
     def __iter__(self) -> Iterator[pa.RecordBatch]:
-        for batch in self._batches:
-            self._add(batch)
-            yield batch
-        self._hash_pending()
-        self._finished = True
+        self._digest = _Sha256Thread()
+        try:
+            for batch in self._batches:
+                self._add(batch)
+                yield batch
+            self._hash_pending()
+            self._hexdigest = self._digest.hexdigest()
+        finally:
+            self._digest.close()  # also when the renderer stops early: no thread is left
 
     def hexdigest(self) -> str:
         """The data's sha256; raises ``RuntimeError`` until every batch has been read."""
-        if not self._finished:
+        if self._hexdigest is None:
             raise RuntimeError("the data fingerprint is known only once every batch was read")
-        return self._digest.hexdigest()
+        return self._hexdigest
 
     def _add(self, batch: pa.RecordBatch) -> None:
         if self._schema is None or not batch.schema.equals(self._schema):
@@ -82,6 +90,38 @@ class DataFingerprintTap:
         for column in table.columns:
             for part in _canonical_column(column.combine_chunks()):
                 self._digest.update(part)
+
+
+class _Sha256Thread:
+    """sha256 fed through a bounded queue to a thread of its own.
+
+    hashlib lets go of the GIL while it hashes a buffer of more than 2 KiB, so the hashing
+    (most of the fingerprint's cost: about 120 MB for a million invoice rows) runs beside the
+    renderer rather than adding to its time when a second core is free. The queue holds a few
+    column chunks at most.
+    """
+
+    def __init__(self, queued: int = 16):
+        self._sha256 = hashlib.sha256()
+        self._queue: queue.Queue = queue.Queue(maxsize=queued)
+        self._thread = threading.Thread(target=self._run, name="data-fingerprint", daemon=True)
+        self._thread.start()
+
+    def update(self, data) -> None:
+        self._queue.put(data)
+
+    def hexdigest(self) -> str:
+        self.close()
+        return self._sha256.hexdigest()
+
+    def close(self) -> None:
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+
+    def _run(self) -> None:
+        while (data := self._queue.get()) is not None:
+            self._sha256.update(data)
 
 
 def _schema_bytes(schema: pa.Schema) -> bytes:
