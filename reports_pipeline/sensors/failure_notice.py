@@ -2,6 +2,10 @@
 
 Runs that Dagster will retry (tag ``dagster/will_retry=true``) stay quiet: the owner hears about
 the final failure only. Dagster's run-failure sensor keeps a cursor, so each failure is told once.
+
+The sensor watches every run in the instance and picks the reports' runs by job name and report
+tag. Watching only ``monitored_jobs`` would miss runs started with ``reports run``: those execute
+in process, carry no code location, and Dagster matches monitored jobs by code location first.
 """
 
 from collections.abc import Sequence
@@ -16,8 +20,9 @@ from dagster import (
 from dagster._core.storage.tags import WILL_RETRY_TAG
 
 from reports_pipeline.delivery.failure_notice import failure_notice
+from reports_pipeline.jobs.report_job import REPORT_TAG
 from reports_pipeline.resources.connections import connection_resource
-from reports_pipeline.run_history import period_of_tags
+from reports_pipeline.run_history import failure_lines, period_of_tags
 from reports_pipeline.spec.connections import ConnectionsFile
 from reports_pipeline.spec.report import ReportSpec
 
@@ -25,11 +30,8 @@ FAILURE_SENSOR_NAME = "report_failure_notice"
 
 
 def _step_errors(context: RunFailureSensorContext) -> list[str]:
-    errors = []
-    for event in context.get_step_failure_events():
-        error = event.step_failure_data.error
-        message = error.message.strip().splitlines()[0] if error and error.message else "failed"
-        errors.append(f"{event.step_key}: {message}")
+    """Each failed step's root cause and attempts, else why the run itself failed."""
+    errors = failure_lines(context.instance, context.dagster_run.run_id)
     return errors or [context.failure_event.message or "the run failed"]
 
 
@@ -45,7 +47,7 @@ def build_failure_notice_sensor(
 
     @run_failure_sensor(
         name=FAILURE_SENSOR_NAME,
-        monitored_jobs=[job for _, job in reports],
+        monitor_all_code_locations=True,
         default_status=DefaultSensorStatus.RUNNING,
         description="E-mails a report's owner (and posts to Slack if configured) when a run "
         "fails for good.",
@@ -56,8 +58,8 @@ def build_failure_notice_sensor(
             context.log.info(f"run {run.run_id} will be retried: no notice yet")
             return
         spec = specs.get(run.job_name)
-        if spec is None:
-            return
+        if spec is None or run.tags.get(REPORT_TAG) != run.job_name:
+            return  # not a run of one of these reports (another code location's job)
         subject, text = failure_notice(
             report=spec.name,
             title=spec.display_title,
