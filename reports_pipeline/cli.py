@@ -1,7 +1,12 @@
 """``reports``: validate, list, preview and run report files from the command line."""
 
+import logging
 import os
+import re
 import sys
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -73,11 +78,14 @@ def _count(number: int, noun: str) -> str:
 def list_reports(connections: str | None) -> None:
     """List the reports, their schedules and targets."""
     from reports_pipeline.scheduling.cadence import schedule_cron
+    from reports_pipeline.scheduling.report_schedule import schedule_name
 
     project = _load((), connections)
+    live = _live_schedule_states()
     rows = [("NAME", "EVERY", "CRON", "TIMEZONE", "FORMAT", "TARGETS", "STATUS")]
     for report in sorted(project.reports, key=lambda r: r.spec.name):
         spec = report.spec
+        enabled = (live or {}).get(schedule_name(spec.name), spec.enabled)
         rows.append(
             (
                 spec.name,
@@ -86,7 +94,7 @@ def list_reports(connections: str | None) -> None:
                 spec.timezone,
                 spec.format,
                 ",".join(target.channel for target in spec.deliver),
-                "running" if spec.enabled else "paused",
+                "running" if enabled else "stopped",
             )
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
@@ -94,10 +102,30 @@ def list_reports(connections: str | None) -> None:
         click.echo(
             "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
         )
+    if live is None:
+        click.echo("\nSTATUS from the file; set DAGSTER_HOME for the live state")
     if project.errors:
         click.echo(
             f"\n{len(project.errors_by_file())} invalid files; run `reports validate`", err=True
         )
+
+
+def _live_schedule_states() -> dict[str, bool] | None:
+    """Whether each schedule runs, by schedule name, as the instance has it (after `dagster
+    schedule stop`, say); None without DAGSTER_HOME. Schedules absent follow ``enabled``."""
+    if not os.environ.get("DAGSTER_HOME"):
+        return None
+    from dagster import DagsterInstance
+    from dagster._core.scheduler.instigation import InstigatorStatus, InstigatorType
+
+    with DagsterInstance.get() as instance:
+        states = instance.all_instigator_state(instigator_type=InstigatorType.SCHEDULE)
+    # DECLARED_IN_CODE: never started or stopped by hand, so the file's `enabled` holds.
+    return {
+        state.name: state.status == InstigatorStatus.RUNNING
+        for state in states
+        if state.status != InstigatorStatus.DECLARED_IN_CODE
+    }
 
 
 @cli.command()
@@ -157,41 +185,97 @@ def _local(moment: datetime, zone) -> str:
     " (not used for every: once).",
 )
 @click.option("--no-deliver", is_flag=True, help="Render and store the file, send nothing.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Send again to targets that already received this period's file (sets the run tag "
+    "reports/force_delivery=true).",
+)
+@click.option("--verbose", is_flag=True, help="Show Dagster's log lines while the run goes.")
 @_connections_option
-def run(name: str, period_key: str | None, no_deliver: bool, connections: str | None) -> None:
+def run(
+    name: str,
+    period_key: str | None,
+    no_deliver: bool,
+    force: bool,
+    verbose: bool,
+    connections: str | None,
+) -> None:
     """Run one period of a report now (recorded in Dagster when DAGSTER_HOME is set)."""
     from dagster import DagsterInstance
 
     from reports_pipeline.definitions import build_definitions
+    from reports_pipeline.jobs.ledger import FORCE_TAG
+    from reports_pipeline.run_history import step_outcomes
 
     project = _load((), connections)
     _report(project, name)
-    defs = build_definitions(connections_file=Path(connections) if connections else None)
-    report_job = defs.resolve_job_def(name)
+    with _dagster_logs(verbose):
+        defs = build_definitions(connections_file=Path(connections) if connections else None)
+        report_job = defs.resolve_job_def(name)
     partition_key, tags = _run_selection(report_job.partitions_def, name, period_key)
+    tags = {**tags, **_code_location_tags(defs)}
+    if force:
+        tags[FORCE_TAG] = "true"
     selection = ["fetch_and_render", "persist"] if no_deliver else None
+    recorded = bool(os.environ.get("DAGSTER_HOME"))
     with (
-        DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
-    ) as instance:
+        _dagster_logs(verbose),
+        DagsterInstance.get() if recorded else DagsterInstance.ephemeral() as instance,
+    ):
         result = report_job.execute_in_process(
             partition_key=partition_key,
             tags=tags,
             instance=instance,
             op_selection=selection,
+            run_config=None if verbose else _QUIET_RUN_CONFIG,
             raise_on_error=False,
         )
-    for event in result.all_events:
-        if event.is_step_failure:
-            error = event.step_failure_data.error
-            click.echo(
-                f"{event.step_key} failed: {error.message.strip() if error else 'unknown error'}",
-                err=True,
-            )
+        steps = step_outcomes(instance, result.run_id)
+    if any(step.step == "persist" and not step.failed for step in steps):
+        stored = result.output_for_node("persist")
+        click.echo(f"{stored['rows']} rows → {stored['path']}")
+    if no_deliver:
+        click.echo("not delivered (--no-deliver)")
+    for step in steps:
+        if step.failed:
+            click.echo(step.failure_line(), err=True)
+        elif step.step.startswith("deliver_"):
+            click.echo(f"{step.step}: {step.summary()}")
     if not result.success:
-        raise click.ClickException(f"run {result.run_id} failed")
-    stored = result.output_for_node("persist")
-    click.echo(f"{stored['rows']} rows → {stored['path']}")
-    click.echo("delivered" if not no_deliver else "not delivered (--no-deliver)")
+        where = f"; `reports history {name}` shows it again" if recorded else ""
+        raise click.ClickException(f"run {result.run_id} failed{where}")
+
+
+# Dagster's console logger prints every event at DEBUG; a run from the terminal shows the
+# outcome per target instead, and `--verbose` brings the log lines back.
+_QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+
+
+@contextmanager
+def _dagster_logs(verbose: bool) -> Iterator[None]:
+    """Silence Dagster's own Python loggers and its warnings (beta, preview) unless verbose."""
+    logger = logging.getLogger("dagster")
+    level = logger.level
+    with warnings.catch_warnings():
+        if not verbose:
+            logger.setLevel(logging.ERROR)
+            warnings.simplefilter("ignore")
+        try:
+            yield
+        finally:
+            logger.setLevel(level)
+
+
+def _code_location_tags(defs) -> dict[str, str]:
+    """The label of the code location `workspace.yaml` loads, as launched runs carry it: the
+    UI's Partitions tab and job pages count only the runs that have it."""
+    from dagster._core.storage.tags import REPOSITORY_LABEL_TAG
+
+    from reports_pipeline import definitions
+
+    location = definitions.__name__  # workspace.yaml loads the module, named after it
+    return {REPOSITORY_LABEL_TAG: f"{defs.get_repository_def().name}@{location}"}
 
 
 def _run_selection(partitions_def, name: str, period_key: str | None) -> tuple[str | None, dict]:
@@ -245,8 +329,16 @@ def main() -> None:
     except KeyboardInterrupt:
         sys.exit(130)
     except Exception as exc:  # an analyst's tool: a one-line reason, never a traceback
-        click.echo(f"error: {type(exc).__name__}: {exc}", err=True)
+        click.echo(f"error: {_reason(exc)}", err=True)
         sys.exit(2)
+
+
+def _reason(exc: Exception) -> str:
+    """An unexpected error's message on one line, without a Python class path."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    if not lines:
+        return f"an unexpected {type(exc).__name__} without a message (please report it)"
+    return re.sub(r"^(?:[A-Za-z_]\w*\.)+[A-Za-z_]\w*: ", "", " ".join(lines))[:500]
 
 
 @cli.command(name="test-connection")
@@ -296,4 +388,13 @@ def history(name: str, count: int) -> None:
         click.echo(f"{run.created:%Y-%m-%d %H:%M} {run.status:<9} {period:<24} {run.run_id[:8]}")
         for target in run.targets:
             outcome = f"{target.status:<18} attempts {target.attempts}"
-            click.echo(f"    {target.step:<20} {outcome}  {target.detail}")
+            click.echo(f"    {target.step:<20} {outcome}  {_history_detail(target)}".rstrip())
+
+
+def _history_detail(target) -> str:
+    """A failure's root cause; else what the step recorded beyond its status (an earlier
+    delivery, a reason), else the server's answer."""
+    if target.failed or target.status in ("running", "retrying"):
+        return target.detail
+    extra = target.summary()[len(target.status) :].lstrip(" ,:")
+    return extra or target.detail

@@ -289,3 +289,230 @@ def test_history_lists_each_target_outcome(tmp_path, smtp_server):
     assert re.match(r"\s+deliver_1_email\s+delivered\s+attempts 1", lines[1])
     with DagsterInstance.from_config(str(home)) as instance:
         assert len(instance.get_runs()) == 1
+
+
+def mail_project(tmp_path, smtp_server, sql=None):
+    """A daily report e-mailed through ``smtp_server``, only when its period has rows."""
+    connections = write_connections(
+        tmp_path,
+        {
+            "connections": {
+                "warehouse": {
+                    "kind": "sql",
+                    "url": create_sqlite_warehouse(tmp_path / "wh.sqlite"),
+                },
+                "mail": {
+                    "kind": "smtp",
+                    "host": smtp_server.host,
+                    "port": smtp_server.port,
+                    "from": "r@example.com",
+                },
+            },
+            "storage": {"path": str(tmp_path / "files")},
+        },
+    )
+    write_report(
+        tmp_path / "reports",
+        report_dict(
+            source={
+                "connection": "warehouse",
+                "sql": sql
+                or "select id from invoices where issued_at >= :period_start and issued_at < "
+                ":period_end",
+            },
+            schedule={"every": "day", "timezone": "America/New_York", "start": "2026-01-01"},
+            send_if="rows",
+        ),
+    )
+    return {"REPORTS_DIR": str(tmp_path / "reports"), "REPORTS_CONNECTIONS": str(connections)}
+
+
+def test_run_prints_each_target_outcome_quietly_and_force_sends_again(
+    tmp_path, smtp_server, sqlite_instance
+):
+    from reports_pipeline.jobs.ledger import FORCE_TAG
+
+    env = {**mail_project(tmp_path, smtp_server), "DAGSTER_HOME": sqlite_instance.root_directory}
+    first = invoke("run", "test_report", "--period", "2026-11-02", env=env)
+    assert first.exit_code == 0, first.output
+    assert first.output.splitlines()[-1] == "deliver_1_email: delivered"
+    assert "DEBUG" not in first.output and "STEP_START" not in first.output
+    (first_run,) = sqlite_instance.get_runs()
+
+    again = invoke("run", "test_report", "--period", "2026-11-02", env=env)
+    assert again.exit_code == 0, again.output
+    assert again.output.splitlines()[-1] == (
+        f"deliver_1_email: already delivered by run {first_run.run_id[:8]}, not sent again"
+    )
+    assert len(smtp_server.messages) == 1
+
+    forced = invoke("run", "test_report", "--period", "2026-11-02", "--force", env=env)
+    assert forced.exit_code == 0, forced.output
+    assert "not sent again" not in forced.output
+    assert len(smtp_server.wait_for_messages(2)) == 2
+    assert sqlite_instance.get_runs(limit=1)[0].tags[FORCE_TAG] == "true"
+
+    empty = invoke("run", "test_report", "--period", "2026-10-01", env=env)
+    assert empty.exit_code == 0, empty.output
+    assert empty.output.splitlines()[-1] == "deliver_1_email: skipped: no rows (send_if: rows)"
+
+
+def test_run_verbose_shows_dagster_log_lines(tmp_path, smtp_server):
+    env = {**mail_project(tmp_path, smtp_server), "DAGSTER_HOME": ""}
+    result = invoke(
+        "run", "test_report", "--period", "2026-11-02", "--no-deliver", "--verbose", env=env
+    )
+    assert result.exit_code == 0, result.output
+    assert "STEP_START" in result.output
+
+
+def test_run_failure_reads_as_sentences_naming_the_step(tmp_path, smtp_server):
+    env = {
+        **mail_project(tmp_path, smtp_server, sql="select * from no_such_table"),
+        "DAGSTER_HOME": "",
+    }
+    result = invoke("run", "test_report", "--period", "2026-11-02", env=env)
+    assert result.exit_code == 1
+    assert re.search(
+        r"^fetch_and_render: test_report\b.*no such table: no_such_table", result.output, re.M
+    )
+    assert re.search(r"^Error: run [\w-]+ failed$", result.output, re.M)
+    assert "dagster._core" not in result.output and "Failure:" not in result.output
+    assert "Traceback" not in result.output
+
+
+def test_unexpected_errors_are_one_sentence_without_a_class_name(tmp_path, monkeypatch, capsys):
+    import pytest
+
+    from reports_pipeline.cli import main
+
+    (tmp_path / "dagster.yaml").write_text("run_coordinator: [not, a, mapping]\n")
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    monkeypatch.setattr("sys.argv", ["reports", "history", "test_report"])
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("error: ") and len(error.splitlines()) == 1
+    assert not re.match(r"error: (?:\w+\.)*\w+(Error|Exception):", error), error
+
+
+def set_schedule_state(instance, schedule, running: bool):
+    """Stop or start a schedule in the instance, as `dagster schedule stop/start` records it."""
+    from dagster._core.remote_origin import (
+        RegisteredCodeLocationOrigin,
+        RemoteInstigatorOrigin,
+        RemoteRepositoryOrigin,
+    )
+    from dagster._core.scheduler.instigation import (
+        InstigatorState,
+        InstigatorStatus,
+        InstigatorType,
+        ScheduleInstigatorData,
+    )
+
+    repository = RemoteRepositoryOrigin(
+        RegisteredCodeLocationOrigin("reports_pipeline.definitions"), "__repository__"
+    )
+    status = InstigatorStatus.RUNNING if running else InstigatorStatus.STOPPED
+    origin = RemoteInstigatorOrigin(repository, schedule)
+    existing = instance.get_instigator_state(origin.get_id(), origin.get_selector().get_id())
+    if existing:
+        instance.update_instigator_state(existing.with_status(status))
+    else:
+        instance.add_instigator_state(
+            InstigatorState(
+                origin, InstigatorType.SCHEDULE, status, ScheduleInstigatorData("0 14 * * *")
+            )
+        )
+
+
+def test_list_shows_the_live_schedule_state_from_the_instance(tmp_path, sqlite_instance):
+    write_report(tmp_path / "reports", report_dict(name="on_in_file"), "a.yaml")
+    write_report(
+        tmp_path / "reports",
+        report_dict(name="off_in_file", enabled=False, source={"sql": "select 2"}),
+        "b.yaml",
+    )
+    env = {
+        "REPORTS_DIR": str(tmp_path / "reports"),
+        "REPORTS_CONNECTIONS": str(tmp_path / "none.yaml"),
+    }
+
+    def statuses(result):
+        assert result.exit_code == 0, result.output
+        rows = [line.split() for line in result.output.splitlines()[1:] if line.strip()]
+        return {row[0]: row[-1] for row in rows if row[0] in ("on_in_file", "off_in_file")}
+
+    from_file = invoke("list", env={**env, "DAGSTER_HOME": ""})
+    assert statuses(from_file) == {"on_in_file": "running", "off_in_file": "stopped"}
+    assert "STATUS from the file; set DAGSTER_HOME for the live state" in from_file.output
+
+    live_env = {**env, "DAGSTER_HOME": sqlite_instance.root_directory}
+    assert statuses(invoke("list", env=live_env)) == {
+        "on_in_file": "running",
+        "off_in_file": "stopped",
+    }
+    set_schedule_state(sqlite_instance, "on_in_file_schedule", running=False)
+    set_schedule_state(sqlite_instance, "off_in_file_schedule", running=True)
+    live = invoke("list", env=live_env)
+    assert statuses(live) == {"on_in_file": "stopped", "off_in_file": "running"}
+    assert "from the file" not in live.output
+    set_schedule_state(sqlite_instance, "on_in_file_schedule", running=True)
+    assert statuses(invoke("list", env=live_env))["on_in_file"] == "running"
+
+
+def ui_partition_statuses(instance, defs, job_name):
+    """Each partition's last run status as the job's Partitions tab reads it: runs tagged with
+    the job's partition set and the label of the code location workspace.yaml loads."""
+    from dagster import DagsterRunStatus, RunsFilter
+    from dagster._core.remote_origin import RemoteRepositoryOrigin
+    from dagster._core.remote_representation.external_data import RepositorySnap
+    from dagster._core.storage.tags import PARTITION_SET_TAG, REPOSITORY_LABEL_TAG
+    from dagster._core.workspace.load import location_origins_from_yaml_paths
+
+    from reports_pipeline.locations import PACKAGE_DIR
+
+    repository = defs.get_repository_def()
+    (location,) = location_origins_from_yaml_paths([str(PACKAGE_DIR.parent / "workspace.yaml")])
+    label = RemoteRepositoryOrigin(location, repository.name).get_label()
+    (partition_set,) = [
+        snap.name
+        for snap in RepositorySnap.from_def(repository).partition_sets
+        if snap.job_name == job_name
+    ]
+    data = instance.run_storage.get_run_partition_data(
+        RunsFilter(
+            statuses=[s for s in DagsterRunStatus if s != DagsterRunStatus.CANCELED],
+            tags={PARTITION_SET_TAG: partition_set, REPOSITORY_LABEL_TAG: label},
+        )
+    )
+    return {d.partition: d.status.value for d in data}, location, repository
+
+
+def test_runs_from_the_command_line_count_on_the_partitions_tab(
+    tmp_path, smtp_server, sqlite_instance
+):
+    from dagster._core.remote_origin import RemoteJobOrigin, RemoteRepositoryOrigin
+
+    from reports_pipeline.definitions import build_definitions
+
+    env = {**mail_project(tmp_path, smtp_server), "DAGSTER_HOME": sqlite_instance.root_directory}
+    result = invoke("run", "test_report", "--period", "2026-11-02", env=env)
+    assert result.exit_code == 0, result.output
+
+    # `dagster job launch --tags '{"dagster/partition": ...}'`: the job's tags, the given ones
+    # and the origin of the code location it was loaded from.
+    defs = build_definitions([tmp_path / "reports"], tmp_path / "connections.yaml")
+    job = defs.resolve_job_def("test_report")
+    _, location, repository = ui_partition_statuses(sqlite_instance, defs, "test_report")
+    sqlite_instance.create_run_for_job(
+        job,
+        tags={**job.tags, "dagster/partition": "2026-11-03"},
+        status="SUCCESS",
+        remote_job_origin=RemoteJobOrigin(
+            RemoteRepositoryOrigin(location, repository.name), "test_report"
+        ),
+    )
+    statuses, _, _ = ui_partition_statuses(sqlite_instance, defs, "test_report")
+    assert statuses == {"2026-11-02": "SUCCESS", "2026-11-03": "SUCCESS"}

@@ -31,8 +31,21 @@ REPORT_TAG = "reports/name"
 
 
 def report_run_tags(spec: ReportSpec) -> dict[str, str]:
-    """Tags copied onto every run of a report (the spec's own tags plus who owns it)."""
-    return {**spec.tags, REPORT_TAG: spec.name, "reports/owner": str(spec.owner)}
+    """Tags copied onto every run of a report (the spec's own tags plus who owns it).
+
+    A partitioned report's runs also name its partition set, as runs launched from the UI's
+    Partitions tab do: the tab counts only runs with that tag, and ``dagster job launch`` with a
+    ``dagster/partition`` tag would otherwise leave it out.
+    """
+    from dagster._core.remote_representation.external_data import (
+        partition_set_snap_name_for_job_name,
+    )
+    from dagster._core.storage.tags import PARTITION_SET_TAG
+
+    tags = {**spec.tags, REPORT_TAG: spec.name, "reports/owner": str(spec.owner)}
+    if spec.schedule.every != "once":
+        tags[PARTITION_SET_TAG] = partition_set_snap_name_for_job_name(spec.name)
+    return tags
 
 
 def op_definition_name(report_name: str, step: str) -> str:
