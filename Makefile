@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 export DAGSTER_HOME := $(CURDIR)/var/dagster_home
+DEV_PORT ?= 3000
 
 .PHONY: install dev test lint clean
 
@@ -14,11 +15,15 @@ $(BIN)/reports: setup.py
 
 install: $(BIN)/reports
 
-# Dagster UI on http://127.0.0.1:3000 plus the daemon, SQLite storage under var/dagster_home.
+# Dagster UI on http://127.0.0.1:3000 (or DEV_PORT) plus the daemon; SQLite storage under
+# var/dagster_home.
 dev: install
 	mkdir -p $(DAGSTER_HOME)
 	cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
-	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+	@# Create or migrate the storage once, before `dagster dev` starts the webserver and the daemon
+	@# together: on a new home both would migrate it at the same moment and fail.
+	$(BIN)/dagster instance migrate > /dev/null
+	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(DEV_PORT)
 
 test: install
 	$(BIN)/ruff check reports_pipeline reports_pipeline_tests

@@ -1,4 +1,10 @@
-"""Real ``dagster-daemon`` and ``dagster-webserver`` processes for end-to-end tests."""
+"""Real ``dagster-daemon`` and ``dagster-webserver`` processes for end-to-end tests.
+
+Every process starts on an initialised ``DAGSTER_HOME`` (``initialise_instance``): on a new SQLite
+home each Dagster process creates and migrates the storage itself, and two doing it at the same
+moment race on the schedule storage ("Version table 'alembic_version' has more than one head
+present").
+"""
 
 import os
 import signal
@@ -9,6 +15,10 @@ import threading
 from pathlib import Path
 
 BIN = Path(sys.executable).parent
+
+# Generous limits: the suite must pass on a loaded machine, and waiting longer costs nothing when
+# the condition is met early.
+STARTUP_TIMEOUT = 300
 
 
 def free_port() -> int:
@@ -67,10 +77,30 @@ class DagsterProcess:
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
             try:
-                self.process.wait(timeout=20)
+                self.process.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(timeout=10)
+
+
+def initialise_instance(env: dict) -> None:
+    """Create and migrate the storage of the instance at ``env["DAGSTER_HOME"]``, once.
+
+    The same step as ``make dev``: ``dagster instance migrate`` is a no-op on an up-to-date home.
+    """
+    migrate = subprocess.run(
+        [str(BIN / "dagster"), "instance", "migrate"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=STARTUP_TIMEOUT,
+    )
+    if migrate.returncode != 0:
+        raise AssertionError(
+            f"dagster instance migrate failed on {env['DAGSTER_HOME']}:\n"
+            + migrate.stdout
+            + migrate.stderr
+        )
 
 
 def start_daemon(workspace: Path, env: dict) -> DagsterProcess:

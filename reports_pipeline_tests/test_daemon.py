@@ -15,7 +15,14 @@ from dagster import DagsterInstance, DagsterRunStatus
 from dagster_graphql import DagsterGraphQLClient
 
 from reports_pipeline.locations import PACKAGE_DIR
-from reports_pipeline_tests.dagster_processes import BIN, free_port, start_daemon, start_webserver
+from reports_pipeline_tests.dagster_processes import (
+    BIN,
+    STARTUP_TIMEOUT,
+    free_port,
+    initialise_instance,
+    start_daemon,
+    start_webserver,
+)
 from reports_pipeline_tests.jobs.warehouses import create_sqlite_warehouse
 from reports_pipeline_tests.report_files import report_dict, write_connections, write_report
 
@@ -94,6 +101,8 @@ def deployment(tmp_path, smtp_server):
         "REPORTS_DIR": str(tmp_path / "reports"),
         "REPORTS_CONNECTIONS": str(tmp_path / "connections.yaml"),
     }
+    # The daemon and the webserver start together: the storage must exist before either does.
+    initialise_instance(env)
     return tmp_path, env
 
 
@@ -103,13 +112,14 @@ def test_daemon_runs_the_due_schedule_and_the_email_arrives(deployment, smtp_ser
     port = free_port()
     webserver = start_webserver(folder / "workspace.yaml", env, port)
     try:
-        # A every-minute schedule is due within 60 s of the daemon starting.
-        (message,) = smtp_server.wait_for_messages(1, timeout=150)
+        # An every-minute schedule is due within 60 s of the daemon having started (which takes
+        # a while on a loaded machine).
+        (message,) = smtp_server.wait_for_messages(1, timeout=STARTUP_TIMEOUT + 60)
         assert message.rcpt_tos == ["ops@example.com"]
         subject = message.parsed()["Subject"]
         assert subject.startswith("every_minute ")
 
-        webserver.wait_for_line("Serving dagster-webserver", timeout=90)
+        webserver.wait_for_line("Serving dagster-webserver", timeout=STARTUP_TIMEOUT)
         client = DagsterGraphQLClient("127.0.0.1", port_number=port)
         (repository,) = client._execute(REPOSITORY_QUERY)["repositoriesOrError"]["nodes"]
         assert [job["name"] for job in repository["jobs"] if not job["name"].startswith("__")] == [
@@ -137,14 +147,14 @@ def test_daemon_runs_the_due_schedule_and_the_email_arrives(deployment, smtp_ser
                 if subject == f"every_minute {r.tags.get('dagster/partition')}"
             ]
             assert run.tags["dagster/schedule_name"] == "every_minute_schedule"
-            finished = threading.Event()
-            for _ in range(120):  # the e-mail is out; the run records its success right after
-                if client.get_run_status(run.run_id) in (
-                    DagsterRunStatus.SUCCESS,
-                    DagsterRunStatus.FAILURE,
-                ):
-                    break
-                finished.wait(0.5)
+            # The e-mail is out; the run records its success right after.
+            pause = threading.Event()
+            deadline = time.monotonic() + STARTUP_TIMEOUT
+            while time.monotonic() < deadline and client.get_run_status(run.run_id) not in (
+                DagsterRunStatus.SUCCESS,
+                DagsterRunStatus.FAILURE,
+            ):
+                pause.wait(0.5)
             assert client.get_run_status(run.run_id) == DagsterRunStatus.SUCCESS
         stored = list(Path(folder / "files" / "every_minute").rglob("*.csv"))
         assert len(stored) == 1
@@ -163,12 +173,12 @@ def _wait_until(moment: float) -> None:
     threading.Event().wait(max(0.0, moment - time.time()))
 
 
-def _wait_for_finished_runs(env: dict, timeout: float = 120) -> list:
+def _wait_for_finished_runs(env: dict, timeout: float = STARTUP_TIMEOUT) -> list:
     """Every run in the instance once none is queued or in progress."""
     pause = threading.Event()
     with DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:
-        deadline = time.time() + timeout
-        while time.time() < deadline:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
             runs = instance.get_runs()
             if runs and all(run.is_finished for run in runs):
                 return runs
@@ -180,7 +190,7 @@ def test_daemon_down_across_two_ticks_delivers_each_missed_period_once(deploymen
     folder, env = deployment
     daemon = start_daemon(folder / "workspace.yaml", env)
     try:
-        (first,) = smtp_server.wait_for_messages(1, timeout=150)
+        (first,) = smtp_server.wait_for_messages(1, timeout=STARTUP_TIMEOUT + 60)
         # Stop between runs, not in the middle of one: a run killed after its e-mail went out
         # is a crash, which is a different story from downtime.
         _wait_for_finished_runs(env)
@@ -199,7 +209,7 @@ def test_daemon_down_across_two_ticks_delivers_each_missed_period_once(deploymen
     try:
         # The first period plus one per missed tick: the scheduler runs the latest missed tick,
         # the catch-up sensor the ones before it.
-        smtp_server.wait_for_messages(1 + len(missed_ticks), timeout=180)
+        smtp_server.wait_for_messages(1 + len(missed_ticks), timeout=STARTUP_TIMEOUT + 60)
         runs = _wait_for_finished_runs(env)
     finally:
         daemon.stop()
@@ -222,8 +232,10 @@ def test_backfill_from_the_cli_delivers_one_report_per_period(deployment, smtp_s
     folder, env = deployment
     daemon = start_daemon(folder / "workspace.yaml", env)
     try:
-        # The daemon creates the instance's SQLite storage; the CLI must not race it.
-        daemon.wait_for_line("Instance is configured with the following daemons", timeout=90)
+        # The backfill needs the daemon to run its runs: wait until it is up.
+        daemon.wait_for_line(
+            "Instance is configured with the following daemons", timeout=STARTUP_TIMEOUT
+        )
         day = datetime.now(timezone.utc).date().isoformat()
         backfill = subprocess.run(
             [
@@ -244,11 +256,13 @@ def test_backfill_from_the_cli_delivers_one_report_per_period(deployment, smtp_s
             cwd=folder,
             capture_output=True,
             text=True,
-            timeout=120,
+            timeout=STARTUP_TIMEOUT,
         )
         assert backfill.returncode == 0, backfill.stdout + backfill.stderr
         wanted = {f"{day}-00:00", f"{day}-00:01", f"{day}-00:02"}
-        smtp_server.wait_until(lambda msgs: wanted <= set(_period_keys(msgs)), timeout=180)
+        smtp_server.wait_until(
+            lambda msgs: wanted <= set(_period_keys(msgs)), timeout=STARTUP_TIMEOUT
+        )
     finally:
         daemon.stop()
     keys = _period_keys(smtp_server.messages)
