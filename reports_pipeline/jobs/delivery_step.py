@@ -86,7 +86,8 @@ def build_delivery_op(
         period = period_of_run(spec.schedule, partitions_def, context)
         key = LedgerKey(spec.name, period.key, identity, stored["fingerprint"])
         forced = context.run.tags.get(FORCE_TAG, "").lower() == "true"
-        decision = decide(key, *find_deliveries(context.instance, key), forced=forced)
+        found = find_deliveries(context.instance, key, stored["sha256"])
+        decision = decide(key, *found, forced=forced)
         if not decision.send:
             context.log.info(
                 f"{decision.reason}: not sent again (tag the run {FORCE_TAG}=true to send it"

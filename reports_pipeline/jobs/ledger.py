@@ -97,10 +97,19 @@ def _delivery_id(key: LedgerKey, number: int) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
-def find_deliveries(instance: DagsterInstance, key: LedgerKey) -> tuple[dict | None, dict | None]:
-    """The ledger's entry for ``key`` and the latest delivery to its target (each or None)."""
-    values = instance.run_storage.get_cursor_values({str(key), key.latest_key})
-    same, latest = values.get(str(key)), values.get(key.latest_key)
+def find_deliveries(
+    instance: DagsterInstance, key: LedgerKey, file_sha256: str
+) -> tuple[dict | None, dict | None]:
+    """The ledger's entry for ``key`` and the latest delivery to its target (each or None).
+
+    Entries made before the ledger knew fingerprints are keyed by the file's sha256 in the
+    fingerprint's place: such an entry stands for ``key``'s, so that a CSV delivered then (its
+    bytes re-render the same) is not sent again.
+    """
+    legacy = f"{key.latest_key}/{file_sha256}"
+    values = instance.run_storage.get_cursor_values({str(key), key.latest_key, legacy})
+    same = values.get(str(key)) or values.get(legacy)
+    latest = values.get(key.latest_key)
     return (json.loads(same) if same else None, json.loads(latest) if latest else None)
 
 

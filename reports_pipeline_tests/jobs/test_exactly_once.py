@@ -1,5 +1,6 @@
 """Each target gets each period's content once: retries, re-execution and re-runs skip it."""
 
+import json
 import sqlite3
 
 import pytest
@@ -333,3 +334,20 @@ def test_a_delivery_written_but_not_recorded_is_not_written_twice(tmp_path, inst
                 "delivered"
             )
     assert len(outbox_files(tmp_path)) == 1
+
+
+def test_a_delivery_recorded_by_file_sha256_before_fingerprints_is_still_found(instance):
+    from reports_pipeline.jobs.ledger import LedgerKey, decide, find_deliveries
+
+    key = LedgerKey("invoices", "2026-11-02", "1_email_abc", "f" * 64)
+    old_entry = {"run_id": "old-run", "at": "2026-11-03T09:00:00+00:00", "summary": "sent"}
+    file_sha256 = "a" * 64
+    instance.run_storage.set_cursor_values(
+        {f"reports.delivered/invoices/2026-11-02/1_email_abc/{file_sha256}": json.dumps(old_entry)}
+    )
+
+    decision = decide(key, *find_deliveries(instance, key, file_sha256), forced=False)
+    assert not decision.send
+    assert decision.reason == "already delivered by run old-run at 2026-11-03T09:00:00+00:00"
+    other_file = decide(key, *find_deliveries(instance, key, "b" * 64), forced=False)
+    assert other_file.send and other_file.reason == ""
