@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export DAGSTER_HOME := $(CURDIR)/var/dagster_home
 DEV_PORT ?= 3000
 
-.PHONY: install dev test lint clean
+.PHONY: install dev test test-explore lint clean
 
 $(BIN)/reports: setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,11 @@ dev: install
 test: install
 	$(BIN)/ruff check reports_pipeline reports_pipeline_tests
 	$(BIN)/pytest
+
+# Not run by CI: the property tests with many more random examples, to search for bugs. A failure
+# prints the example; keep it as an explicit test.
+test-explore: install
+	HYPOTHESIS_PROFILE=explore $(BIN)/pytest -m hypothesis
 
 lint: install
 	$(BIN)/ruff check reports_pipeline reports_pipeline_tests

@@ -1,4 +1,5 @@
-"""Fixtures shared by all test packages: a real PostgreSQL database for the session.
+"""Fixtures shared by all test packages: a real PostgreSQL database for the session; and the
+hypothesis profiles.
 
 hypothesis is imported here, before any test runs: its pytest plugin otherwise imports it while
 writing the summary, and on CPython 3.11 that import can fail once a test has changed the
@@ -9,9 +10,36 @@ import os
 import uuid
 from collections.abc import Iterator
 
-import hypothesis  # noqa: F401
+import hypothesis
 import psycopg2
 import pytest
+
+# Property tests build Dagster definitions per example: on a loaded machine one example can take
+# seconds, so no profile has a per-example deadline.
+# - ci: the same examples on every run (derandomized, no example database), so CI is never red
+#   because of a newly drawn example; a failure found elsewhere becomes an explicit test.
+# - dev: the default locally, random examples, failures remembered in .hypothesis/.
+# - explore: many more examples, to search for bugs (`make test-explore`, not run by CI).
+_SLOW_EXAMPLES_ARE_FINE = [hypothesis.HealthCheck.too_slow]
+hypothesis.settings.register_profile(
+    "ci",
+    derandomize=True,
+    database=None,
+    deadline=None,
+    max_examples=100,
+    print_blob=True,
+    suppress_health_check=_SLOW_EXAMPLES_ARE_FINE,
+)
+hypothesis.settings.register_profile(
+    "dev", deadline=None, max_examples=50, suppress_health_check=_SLOW_EXAMPLES_ARE_FINE
+)
+hypothesis.settings.register_profile(
+    "explore", deadline=None, max_examples=2000, suppress_health_check=_SLOW_EXAMPLES_ARE_FINE
+)
+hypothesis.settings.load_profile(
+    os.environ.get("HYPOTHESIS_PROFILE")
+    or ("ci" if os.environ.get("CI", "").lower() == "true" else "dev")
+)
 
 POSTGRES_HOST = "127.0.0.1"
 POSTGRES_PORT = 5432

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from dagster import build_schedule_context
 from dagster._utils.schedules import schedule_execution_time_iterator
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from reports_pipeline.definitions import build_definitions
@@ -50,7 +50,7 @@ instants = st.datetimes(
 )
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# The number of examples and the deadline come from the hypothesis profile (conftest.py).
 @given(schedule=schedules(), instant=instants)
 def test_preview_matches_the_daemon_tick_by_tick(schedule, instant):
     with tempfile.TemporaryDirectory() as folder:
