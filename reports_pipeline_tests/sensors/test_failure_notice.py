@@ -1,6 +1,7 @@
 """Owners hear about every failed run of their report once, however it was started; runs
 Dagster will retry stay quiet."""
 
+import re
 import socket
 
 import asyncssh
@@ -205,6 +206,14 @@ def test_daemon_and_cli_runs_that_fail_get_exactly_one_notice_each(
     )
     assert cli_run.exit_code == 1, cli_run.output
     assert len(instance.get_runs()) == 2
+    history = CliRunner().invoke(
+        cli, ["history", "partner_feed"], env={"DAGSTER_HOME": instance.root_directory}
+    )
+    assert history.exit_code == 0, history.output
+    refused = (
+        rf"deliver_1_sftp\s+failed\s+attempts 2  connection refused by 127.0.0.1:{refusing_port}$"
+    )
+    assert len(re.findall(refused, history.output, re.M)) == 2, history.output
 
     cursor = evaluate_like_the_daemon(sensor, defs, instance, cursor)
     notices = smtp_server.wait_for_messages(2)
@@ -224,9 +233,7 @@ def test_daemon_and_cli_runs_that_fail_get_exactly_one_notice_each(
         assert "max_retries" not in text
 
 
-def test_runs_of_a_job_of_the_same_name_elsewhere_send_no_notice(
-    tmp_path, instance, smtp_server
-):
+def test_runs_of_a_job_of_the_same_name_elsewhere_send_no_notice(tmp_path, instance, smtp_server):
     defs = failing_project(tmp_path, smtp_server)
 
     @op
