@@ -58,7 +58,7 @@ def postgres_url() -> Iterator[str]:
             port=POSTGRES_PORT,
             user=POSTGRES_USER,
             dbname="postgres",
-            connect_timeout=5,
+            connect_timeout=30,
         )
     except psycopg2.OperationalError as exc:
         reason = f"PostgreSQL at {POSTGRES_HOST}:{POSTGRES_PORT} is unreachable: {exc}".strip()

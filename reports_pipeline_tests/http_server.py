@@ -224,7 +224,7 @@ class RecordingHttpServer:
     def requests_to(self, path: str) -> list[RecordedRequest]:
         return [request for request in self.requests if request.path == path]
 
-    def wait_for_requests(self, count: int, timeout: float = 10) -> list[RecordedRequest]:
+    def wait_for_requests(self, count: int, timeout: float = 120) -> list[RecordedRequest]:
         """Block until at least ``count`` requests arrived; AssertionError after ``timeout``."""
         with self._changed:
             if not self._changed.wait_for(lambda: len(self._requests) >= count, timeout):

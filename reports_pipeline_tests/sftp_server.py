@@ -175,7 +175,7 @@ class SftpTestServer:
         for conn in list(self._connections):
             conn.abort()
 
-    def _call(self, coroutine, timeout: float = 10):
+    def _call(self, coroutine, timeout: float = 120):
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout)
 
     def stop(self) -> None:
@@ -195,14 +195,14 @@ class SftpTestServer:
         self.stop()
 
     def settings(self, **overrides) -> SftpSettings:
-        """Client settings for this server: password login, host key pinned, short timeout."""
+        """Client settings for this server: password login, host key pinned, a generous timeout."""
         values = {
             "host": self.host,
             "port": self.port,
             "username": self.username,
             "password": self.password,
             "host_key": self.host_key,
-            "timeout": 10.0,
+            "timeout": 60.0,
         }
         return SftpSettings(**{**values, **overrides})
 

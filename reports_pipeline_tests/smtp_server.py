@@ -263,7 +263,7 @@ class SmtpTestServer:
             "port": self.port,
             "ssl": self.implicit_tls,
             "ca_file": self.ca_file,
-            "timeout": 10.0,
+            "timeout": 60.0,
         }
         return SmtpSettings(**{**values, **overrides})
 
@@ -273,7 +273,7 @@ class SmtpTestServer:
         with self._changed:
             return list(self._messages)
 
-    def wait_for_messages(self, count: int, timeout: float = 10) -> list[ReceivedMessage]:
+    def wait_for_messages(self, count: int, timeout: float = 120) -> list[ReceivedMessage]:
         """Block until at least ``count`` messages arrived; AssertionError after ``timeout``."""
         with self._changed:
             if not self._changed.wait_for(lambda: len(self._messages) >= count, timeout):
@@ -283,7 +283,7 @@ class SmtpTestServer:
             return list(self._messages)
 
     def wait_until(
-        self, predicate: Callable[[list[ReceivedMessage]], bool], timeout: float = 10
+        self, predicate: Callable[[list[ReceivedMessage]], bool], timeout: float = 120
     ) -> list[ReceivedMessage]:
         """Block until ``predicate(messages)`` holds; AssertionError after ``timeout``."""
         with self._changed:

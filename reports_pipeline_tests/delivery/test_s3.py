@@ -113,7 +113,7 @@ def test_presigned_url_downloads_the_object_without_credentials(s3_server, bucke
     assert parsed.hostname == "127.0.0.1"
     assert urllib.parse.parse_qs(parsed.query)["X-Amz-Expires"] == ["600"]
     assert s3_server.secret_access_key not in url
-    with urllib.request.urlopen(url, timeout=10) as response:
+    with urllib.request.urlopen(url, timeout=60) as response:
         assert response.read() == report.read_bytes()
 
 

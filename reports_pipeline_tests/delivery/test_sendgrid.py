@@ -44,7 +44,7 @@ def sendgrid():
 
 
 def _settings(server, api_key=API_KEY) -> SendgridSettings:
-    return SendgridSettings(api_key=api_key, base_url=server.url, timeout=5.0)
+    return SendgridSettings(api_key=api_key, base_url=server.url, timeout=60.0)
 
 
 def _send(server, **overrides):

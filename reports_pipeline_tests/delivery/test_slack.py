@@ -36,7 +36,7 @@ class FakeSlack:
         server.respond("/upload/F0REPORT01", 200, "OK - uploaded")
 
     def settings(self, token: str = TOKEN) -> SlackSettings:
-        return SlackSettings(token=token, base_url=self.server.url_for("/api/"), timeout=5.0)
+        return SlackSettings(token=token, base_url=self.server.url_for("/api/"), timeout=60.0)
 
     def calls(self, method: str) -> list[RecordedRequest]:
         return self.server.requests_to(f"/api/{method}")

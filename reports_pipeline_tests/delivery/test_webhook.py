@@ -26,7 +26,7 @@ def server():
 
 
 def _settings(server, path="/hook", **overrides) -> WebhookSettings:
-    return WebhookSettings(url=server.url_for(path), **{"timeout": 5.0, **overrides})
+    return WebhookSettings(url=server.url_for(path), **{"timeout": 60.0, **overrides})
 
 
 def _expected_signature(timestamp: str, body: bytes) -> str:

@@ -117,5 +117,5 @@ def test_s3_upload_and_a_link_instead_of_a_large_attachment(tmp_path, s3, smtp_s
     assert list(parsed.iter_attachments()) == []
     text = parsed.get_body(preferencelist=("plain",)).get_content()
     link = next(word for word in text.split() if word.startswith("http://127.0.0.1"))
-    with urllib.request.urlopen(link, timeout=10) as response:
+    with urllib.request.urlopen(link, timeout=60) as response:
         assert response.read() == stored
