@@ -241,7 +241,8 @@ def run(
         if step.failed:
             click.echo(step.failure_line(), err=True)
         elif step.step.startswith("deliver_"):
-            click.echo(f"{step.step}: {step.summary()}")
+            tries = f" (after {step.attempts} attempts)" if step.attempts > 1 else ""
+            click.echo(f"{step.step}: {step.summary()}{tries}")
     if not result.success:
         where = f"; `reports history {name}` shows it again" if recorded else ""
         raise click.ClickException(f"run {result.run_id} failed{where}")
