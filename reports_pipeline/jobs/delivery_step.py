@@ -84,7 +84,10 @@ def build_delivery_op(
             yield Output(None, metadata={"status": "skipped", "reason": "no rows (send_if: rows)"})
             return
         period = period_of_run(spec.schedule, partitions_def, context)
-        key = LedgerKey(spec.name, period.key, identity, stored["fingerprint"])
+        # A run persisted before fingerprints were kept, now re-executed, has only the file's
+        # sha256: keyed by it, the step finds what that run's ledger entries recorded.
+        fingerprint = stored.get("fingerprint") or stored["sha256"]
+        key = LedgerKey(spec.name, period.key, identity, fingerprint)
         forced = context.run.tags.get(FORCE_TAG, "").lower() == "true"
         found = find_deliveries(context.instance, key, stored["sha256"])
         decision = decide(key, *found, forced=forced)
