@@ -20,9 +20,13 @@ import pytest
 #   because of a newly drawn example; a failure found elsewhere becomes an explicit test.
 # - dev: the default locally, random examples, failures remembered in .hypothesis/.
 # - explore: many more examples, to search for bugs (`make test-explore`, not run by CI).
+# Each profile starts from hypothesis's own "default", not from what hypothesis picks when it
+# sees a CI variable, so every profile means the same wherever it runs.
 _SLOW_EXAMPLES_ARE_FINE = [hypothesis.HealthCheck.too_slow]
+_BASE = hypothesis.settings.get_profile("default")
 hypothesis.settings.register_profile(
     "ci",
+    parent=_BASE,
     derandomize=True,
     database=None,
     deadline=None,
@@ -31,10 +35,18 @@ hypothesis.settings.register_profile(
     suppress_health_check=_SLOW_EXAMPLES_ARE_FINE,
 )
 hypothesis.settings.register_profile(
-    "dev", deadline=None, max_examples=50, suppress_health_check=_SLOW_EXAMPLES_ARE_FINE
+    "dev",
+    parent=_BASE,
+    deadline=None,
+    max_examples=50,
+    suppress_health_check=_SLOW_EXAMPLES_ARE_FINE,
 )
 hypothesis.settings.register_profile(
-    "explore", deadline=None, max_examples=2000, suppress_health_check=_SLOW_EXAMPLES_ARE_FINE
+    "explore",
+    parent=_BASE,
+    deadline=None,
+    max_examples=2000,
+    suppress_health_check=_SLOW_EXAMPLES_ARE_FINE,
 )
 hypothesis.settings.load_profile(
     os.environ.get("HYPOTHESIS_PROFILE")
