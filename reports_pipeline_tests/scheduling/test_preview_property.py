@@ -6,7 +6,7 @@ from pathlib import Path
 
 from dagster import build_schedule_context
 from dagster._utils.schedules import schedule_execution_time_iterator
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from reports_pipeline.definitions import build_definitions
@@ -52,6 +52,18 @@ instants = st.datetimes(
 
 # The number of examples and the deadline come from the hypothesis profile (conftest.py).
 @given(schedule=schedules(), instant=instants)
+# Found by this test: a monthly cron skipping weekends was refused, because 1 February 2026 is a
+# Sunday and the check looked at January 2026 only.
+@example(
+    schedule={
+        "every": "cron",
+        "cron": "30 1 1 * *",
+        "timezone": "UTC",
+        "start": "2025-06-01",
+        "skip": ["weekends"],
+    },
+    instant=datetime(2026, 1, 20, tzinfo=timezone.utc),
+)
 def test_preview_matches_the_daemon_tick_by_tick(schedule, instant):
     with tempfile.TemporaryDirectory() as folder:
         write_report(Path(folder) / "reports", report_dict(schedule=schedule))
