@@ -4,6 +4,10 @@ Closed, the proxy keeps its port bound but does not listen: the kernel answers e
 attempt with a reset, which clients report as "connection refused", exactly as for a server
 that is down. Open, it relays bytes both ways. ``cut()`` drops every live connection at once,
 as a server restart does.
+
+The proxy runs threads of this process: a client call that blocks without releasing the
+interpreter lock hangs on it. psycopg2's ``cancel()`` is one (a query timeout): reach the server
+directly in tests that cancel queries.
 """
 
 import socket

@@ -18,6 +18,8 @@ from dagster import (
 )
 
 from reports_pipeline.jobs.delivery_step import build_delivery_op
+from reports_pipeline.jobs.fetch_retry import fetch_failure
+from reports_pipeline.jobs.retry import retry_policy
 from reports_pipeline.render import ReportDocument, render_file
 from reports_pipeline.render.fingerprint import DataFingerprintTap, content_fingerprint
 from reports_pipeline.render.preview import PreviewTap
@@ -103,11 +105,13 @@ def build_report_job(
     """The job named exactly ``spec.name``, partitioned by the report's periods."""
     spec = report.spec
     source_key = spec.source.connection or DEMO_WAREHOUSE
+    fetch_retries = retry_policy(spec.retry or connections.policy.retry)
 
     @op(
         name=op_definition_name(spec.name, "fetch_and_render"),
         required_resource_keys={source_key, STORAGE_RESOURCE_KEY},
         out=Out(dict),
+        retry_policy=fetch_retries,  # transient query failures only: see fetch_retry
         description=f"Run the query of {spec.name} for one period and render {spec.format}.",
     )
     def fetch_and_render(context: OpExecutionContext) -> dict:
@@ -130,11 +134,17 @@ def build_report_job(
                 spec.format, data, staged, spec.options, _document(report, period)
             )
         except (QueryError, QueryTimeout) as exc:
-            staged.unlink(missing_ok=True)
-            raise Failure(
-                description=f"{spec.name}: the query on connection '{source_key}' failed: {exc}",
-                allow_retries=True,
-            ) from None
+            staged.unlink(missing_ok=True)  # no attempt leaves its staged file behind
+            failed = fetch_failure(
+                exc,
+                where=f"{spec.name} (connection '{source_key}')",
+                attempt=context.retry_number + 1,
+                policy=fetch_retries,
+                retry_on_timeout=spec.source.retry_on_timeout,
+            )
+            if failed.note:
+                context.log.warning(failed.note)
+            raise failed.failure from None
         except Exception as exc:  # a template, a chart column, a value the format cannot hold
             staged.unlink(missing_ok=True)
             raise Failure(

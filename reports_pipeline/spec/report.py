@@ -38,6 +38,8 @@ class Source(_Strict):
     sql: str | None = None
     params: dict[str, Any] = {}
     timeout: timedelta | None = None
+    # A query over its timeout is usually too slow every time; a busy warehouse is the exception.
+    retry_on_timeout: bool = False
 
     @field_validator("timeout", mode="before")
     @classmethod
