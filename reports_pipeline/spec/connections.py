@@ -10,6 +10,13 @@ from reports_pipeline.spec.durations import parse_duration
 from reports_pipeline.spec.values import EnvRef, Setting
 
 CONNECTION_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+POOL_NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,100}$")
+
+MAX_CONCURRENT_LIMIT = 1000
+"""Dagster's own ceiling on a pool's slots (``DAGSTER_MAX_GLOBAL_OP_CONCURRENCY_LIMIT``)."""
+
+MAX_RUNTIME_LIMIT = timedelta(days=7)
+MIN_RUNTIME_LIMIT = timedelta(minutes=1)
 
 DEMO_WAREHOUSE = "demo_warehouse"
 """Built-in connection: the embedded demo warehouse (SQLite, generated on first use)."""
@@ -25,11 +32,24 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
+def _pool_name(value):
+    if value is not None and not POOL_NAME.match(str(value)):
+        raise ValueError(
+            f"'{value}' is not a pool name; use letters, digits, _ . and -, at most 100"
+            " characters"
+        )
+    return value
+
+
 class SqlConnection(_Strict):
     kind: Literal["sql"]
     url: str | EnvRef
+    # Dagster concurrency pool of the steps that query this connection (default: its name):
+    # at most max_concurrent of them run at once across all runs. See reports_pipeline.pools.
     pool: str | None = None
-    max_concurrent: int = Field(4, ge=1)
+    max_concurrent: int = Field(4, ge=1, le=MAX_CONCURRENT_LIMIT)
+
+    _pool = field_validator("pool")(lambda value: _pool_name(value))
 
     @field_validator("url")
     @classmethod
@@ -45,6 +65,11 @@ class SqlConnection(_Strict):
 class DemoWarehouseConnection(_Strict):
     kind: Literal["demo"]
     path: Setting = EnvRef(env="REPORTS_DEMO_WAREHOUSE", default="./var/demo_warehouse.sqlite")
+    pool: str | None = None
+    # The embedded warehouse is a local file: no limit unless the deployment sets one.
+    max_concurrent: int | None = Field(None, ge=1, le=MAX_CONCURRENT_LIMIT)
+
+    _pool = field_validator("pool")(lambda value: _pool_name(value))
 
 
 def _from_environment(value):
@@ -221,6 +246,20 @@ TARGET_KINDS = {
 }
 
 
+def parse_max_runtime(value: object) -> timedelta:
+    """A run's time limit: a duration from one minute to seven days."""
+    try:
+        limit = parse_duration(value)
+    except OverflowError:
+        limit = MAX_RUNTIME_LIMIT * 2  # a number too large for a duration is over the limit
+    if limit < MIN_RUNTIME_LIMIT:
+        # Dagster's run monitoring looks at runs every couple of minutes: less is not enforceable.
+        raise ValueError(f"{value} is too short for a run's time limit; use at least 1m")
+    if limit > MAX_RUNTIME_LIMIT:
+        raise ValueError("a run may take at most 7d; write a shorter max_runtime")
+    return limit
+
+
 class RetryPolicySpec(_Strict):
     attempts: int = Field(3, ge=1, le=20)
     delay: timedelta = timedelta(seconds=30)
@@ -261,11 +300,19 @@ class Policy(_Strict):
     # More reports than this on one source connection in the same minute is a warning.
     max_reports_per_slot: int = Field(5, ge=1)
     notify: NoticePolicy = NoticePolicy()
+    # A run still going after this long is stopped by Dagster's run monitoring and its owner
+    # told; a report's own max_runtime overrides it.
+    max_runtime: timedelta = timedelta(hours=2)
 
     @field_validator("min_interval", mode="before")
     @classmethod
     def _duration(cls, value):
         return parse_duration(value)
+
+    @field_validator("max_runtime", mode="before")
+    @classmethod
+    def _runtime(cls, value):
+        return parse_max_runtime(value)
 
 
 class LocalStorage(_Strict):
@@ -290,6 +337,11 @@ class ConnectionsFile(_Strict):
         connections.setdefault(DEMO_WAREHOUSE, DemoWarehouseConnection(kind="demo"))
         connections.setdefault(LOCAL_OUTBOX, OutboxConnection(kind="outbox"))
         return self.model_copy(update={"connections": connections})
+
+    def pool_of(self, name: str) -> str:
+        """The Dagster pool of the steps that query connection ``name``: its ``pool``, else its
+        name (so two connections to one warehouse can share a limit by naming one pool)."""
+        return getattr(self.connections.get(name), "pool", None) or name
 
     def mail_connection_for(self, name: str | None) -> str:
         """The connection an e-mail target uses: its own, else ``mail``, else the outbox."""

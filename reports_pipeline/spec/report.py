@@ -14,7 +14,7 @@ from pydantic import (
     model_validator,
 )
 
-from reports_pipeline.spec.connections import RetryPolicySpec
+from reports_pipeline.spec.connections import RetryPolicySpec, parse_max_runtime
 from reports_pipeline.spec.durations import parse_duration
 
 REPORT_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
@@ -424,6 +424,13 @@ class ReportSpec(_Strict):
     checks: Checks = Checks()
     deliver: list[DeliveryTarget] = Field(min_length=1)
     retry: RetryPolicySpec | None = None
+    # Longest a run may take before Dagster stops it (default: the policy's max_runtime).
+    max_runtime: timedelta | None = None
+
+    @field_validator("max_runtime", mode="before")
+    @classmethod
+    def _runtime(cls, value):
+        return None if value is None else parse_max_runtime(value)
 
     @field_validator("name")
     @classmethod
