@@ -20,6 +20,7 @@ from dagster import (
 from reports_pipeline.jobs.delivery_step import build_delivery_op
 from reports_pipeline.jobs.fetch_retry import fetch_failure
 from reports_pipeline.jobs.retry import retry_policy
+from reports_pipeline.jobs.run_limits import max_runtime_tags
 from reports_pipeline.render import ReportDocument, render_file
 from reports_pipeline.render.fingerprint import DataFingerprintTap, content_fingerprint
 from reports_pipeline.render.preview import PreviewTap
@@ -112,6 +113,9 @@ def build_report_job(
         required_resource_keys={source_key, STORAGE_RESOURCE_KEY},
         out=Out(dict),
         retry_policy=fetch_retries,  # transient query failures only: see fetch_retry
+        # At most the connection's max_concurrent of these steps query it at once, across all
+        # runs (the limit is set in the instance: reports_pipeline.pools).
+        pool=connections.pool_of(source_key),
         description=f"Run the query of {spec.name} for one period and render {spec.format}.",
     )
     def fetch_and_render(context: OpExecutionContext) -> dict:
@@ -214,7 +218,10 @@ def build_report_job(
         description=spec.description or spec.display_title,
         partitions_def=partitions_def,
         executor_def=in_process_executor,
-        tags=report_run_tags(spec),
+        tags={
+            **report_run_tags(spec),
+            **max_runtime_tags(spec.max_runtime or connections.policy.max_runtime),
+        },
         metadata={"report file": report.shown_as, "owner": str(spec.owner)},
     )
     def report_job():

@@ -21,6 +21,7 @@ from dagster._core.storage.tags import WILL_RETRY_TAG
 
 from reports_pipeline.delivery.failure_notice import failure_notice
 from reports_pipeline.jobs.report_job import REPORT_TAG
+from reports_pipeline.jobs.run_limits import stopped_for_time
 from reports_pipeline.resources.connections import connection_resource
 from reports_pipeline.run_history import failure_lines, period_of_tags
 from reports_pipeline.spec.connections import ConnectionsFile
@@ -32,6 +33,9 @@ FAILURE_SENSOR_NAME = "report_failure_notice"
 def _step_errors(context: RunFailureSensorContext) -> list[str]:
     """Each failed step's root cause and attempts, else why the run itself failed."""
     errors = failure_lines(context.instance, context.dagster_run.run_id)
+    overran = stopped_for_time(context.instance, context.dagster_run)
+    if overran:  # the interrupted step's own error would not say why it was interrupted
+        return [overran, *errors]
     return errors or [context.failure_event.message or "the run failed"]
 
 
