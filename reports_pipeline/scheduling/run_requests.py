@@ -4,6 +4,7 @@ from dagster import RunRequest
 from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_END_TAG,
     ASSET_PARTITION_RANGE_START_TAG,
+    PRIORITY_TAG,
 )
 
 from reports_pipeline.scheduling.due import DueRun
@@ -11,14 +12,21 @@ from reports_pipeline.scheduling.due import DueRun
 PERIOD_START_TAG = "reports/period_start"
 PERIOD_END_TAG = "reports/period_end"
 ONCE_RUN_KEY = "once"
+# Runs started by hand (UI, CLI) have Dagster's default priority 0; the queue and the pools
+# take higher priorities first, so a person waiting for a report goes ahead of the schedules.
+SCHEDULED_PRIORITY = "-1"
 
 
 def run_request(due: DueRun, partitioned: bool, tags: dict[str, str] | None = None) -> RunRequest:
-    """The run of ``due``; its run key is the period, so the same period never runs twice."""
+    """The run of ``due``; its run key is the period, so the same period never runs twice.
+
+    Requested by a schedule or the catch-up sensor, so it queues behind runs started by hand.
+    """
     period = due.period
     all_tags = {
         PERIOD_START_TAG: period.start.isoformat(),
         PERIOD_END_TAG: period.end.isoformat(),
+        PRIORITY_TAG: SCHEDULED_PRIORITY,
         **(tags or {}),
     }
     if not partitioned:
