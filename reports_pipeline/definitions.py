@@ -1,11 +1,28 @@
-"""The wiring: report files and connections.yaml in, Dagster definitions out."""
+"""The wiring: report files and connections.yaml in, Dagster definitions out.
 
+``defs`` is the code location's entry point. It is a repository whose contents are built on
+first use: the webserver, the daemon and ``dagster definitions validate`` ask for every job,
+schedule and sensor, and get the full load (every file validated, each invalid file a sensor);
+a run worker asks for one job by name and builds only that report's job, so the cost of one
+run does not grow with the number of reports (README, "Scale").
+"""
+
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from dagster import Definitions
+from dagster import (
+    Definitions,
+    JobDefinition,
+    RepositoryData,
+    RepositoryDefinition,
+    ResourceDefinition,
+    ScheduleDefinition,
+    SensorDefinition,
+)
 
 from reports_pipeline import locations
 from reports_pipeline.jobs.report_job import build_report_job
+from reports_pipeline.report_index import files_declaring
 from reports_pipeline.resources.connections import build_resources
 from reports_pipeline.scheduling.cadence import partitions_definition
 from reports_pipeline.scheduling.report_schedule import build_report_schedule
@@ -14,6 +31,9 @@ from reports_pipeline.sensors.failure_notice import build_failure_notice_sensor
 from reports_pipeline.sensors.invalid_report_file import build_invalid_report_file_sensor
 from reports_pipeline.spec.loader import load_project
 from reports_pipeline.spec.yaml_source import SpecError
+
+# The name Dagster gives the repository of a `Definitions` object; runs and tests refer to it.
+REPOSITORY_NAME = "__repository__"
 
 
 def build_definitions(
@@ -51,4 +71,140 @@ def build_definitions(
     )
 
 
-defs = build_definitions()
+def build_one_job(name: str, report_file: Path, connections_file: Path) -> JobDefinition | None:
+    """The job of the report ``name`` as the full load would build it, from its file alone.
+
+    None when that file does not hold a valid report of that name: the caller then loads
+    everything, so the answer (or the error) is the same as without this shortcut.
+    """
+    project = load_project([report_file], connections_file)
+    if [report.spec.name for report in project.reports] != [name]:
+        return None
+    (report,) = project.reports
+    report_job = build_report_job(
+        report, project.connections, partitions_definition(report.spec.schedule)
+    )
+    # Bound to the top-level resources exactly as in the full load.
+    single = Definitions(jobs=[report_job], resources=build_resources(project.connections))
+    return single.get_repository_def().get_job(name)
+
+
+class ReportRepositoryData(RepositoryData):
+    """Every report of a folder, loaded in full on first need, or one job at a time."""
+
+    def __init__(self, reports: list[Path] | None = None, connections_file: Path | None = None):
+        self._reports = reports
+        self._connections_file = connections_file
+        self._full: RepositoryData | None = None
+        self._single_jobs: dict[str, JobDefinition] = {}
+        self.files_loaded_for_single_jobs: list[Path] = []  # what a run worker parsed
+
+    @property
+    def full_load_done(self) -> bool:
+        return self._full is not None
+
+    def _paths(self) -> tuple[list[Path], Path]:
+        return (
+            self._reports or [locations.reports_dir()],
+            self._connections_file or locations.connections_path(),
+        )
+
+    def full(self) -> RepositoryData:
+        if self._full is None:
+            reports, connections_file = self._paths()
+            repository = build_definitions(reports, connections_file).get_repository_def()
+            # The data of the repository Dagster builds from `Definitions` (resources bound to
+            # every job, schedules and sensors validated); Dagster offers no public accessor.
+            self._full = repository._repository_data
+        return self._full
+
+    def get_job(self, job_name: str) -> JobDefinition:
+        if self._full is None and job_name not in self._single_jobs:
+            built = self._build_single_job(job_name)
+            if built is None:
+                return self.full().get_job(job_name)
+            self._single_jobs[job_name] = built
+        if self._full is not None:
+            return self._full.get_job(job_name)
+        return self._single_jobs[job_name]
+
+    def _build_single_job(self, job_name: str) -> JobDefinition | None:
+        reports, connections_file = self._paths()
+        candidates = files_declaring(job_name, reports)
+        if len(candidates) != 1:
+            return None  # unknown to the scan, or claimed twice: the full load decides
+        self.files_loaded_for_single_jobs.append(candidates[0])
+        try:
+            return build_one_job(job_name, candidates[0], connections_file)
+        except Exception:  # whatever failed, the full load reports it the usual way
+            return None
+
+    def has_job(self, job_name: str) -> bool:
+        return job_name in self._single_jobs or self.full().has_job(job_name)
+
+    # Everything else needs every report: the full load.
+    def get_top_level_resources(self) -> Mapping[str, ResourceDefinition]:
+        return self.full().get_top_level_resources()
+
+    def get_env_vars_by_top_level_resource(self):
+        return self.full().get_env_vars_by_top_level_resource()
+
+    def get_all_jobs(self) -> Sequence[JobDefinition]:
+        return self.full().get_all_jobs()
+
+    def get_job_names(self) -> Sequence[str]:
+        return self.full().get_job_names()
+
+    def get_schedule_names(self) -> Sequence[str]:
+        return self.full().get_schedule_names()
+
+    def get_all_schedules(self) -> Sequence[ScheduleDefinition]:
+        return self.full().get_all_schedules()
+
+    def get_schedule(self, schedule_name: str) -> ScheduleDefinition:
+        return self.full().get_schedule(schedule_name)
+
+    def has_schedule(self, schedule_name: str) -> bool:
+        return self.full().has_schedule(schedule_name)
+
+    def get_all_sensors(self) -> Sequence[SensorDefinition]:
+        return self.full().get_all_sensors()
+
+    def get_sensor_names(self) -> Sequence[str]:
+        return self.full().get_sensor_names()
+
+    def get_sensor(self, sensor_name: str) -> SensorDefinition:
+        return self.full().get_sensor(sensor_name)
+
+    def has_sensor(self, sensor_name: str) -> bool:
+        return self.full().has_sensor(sensor_name)
+
+    def get_source_assets_by_key(self):
+        return self.full().get_source_assets_by_key()
+
+    def get_assets_defs_by_key(self):
+        return self.full().get_assets_defs_by_key()
+
+    def get_asset_checks_defs_by_key(self):
+        return self.full().get_asset_checks_defs_by_key()
+
+    def get_component_tree(self):
+        return self.full().get_component_tree()
+
+    def get_asset_job_nodes(self):
+        return self.full().get_asset_job_nodes()
+
+    def load_all_definitions(self):
+        return self.full().load_all_definitions()
+
+
+def lazy_repository(
+    reports: list[Path] | None = None, connections_file: Path | None = None
+) -> RepositoryDefinition:
+    """The code location's repository; nothing is read until Dagster asks for something."""
+    return RepositoryDefinition(
+        REPOSITORY_NAME, repository_data=ReportRepositoryData(reports, connections_file)
+    )
+
+
+defs = lazy_repository()

@@ -1,8 +1,14 @@
 """The shipped reports as Dagster sees them; a change to a report file shows up here as a diff."""
 
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
 from dagster import DefaultScheduleStatus, DefaultSensorStatus, SkipReason, build_sensor_context
 
-from reports_pipeline.definitions import build_definitions, defs
+from reports_pipeline.definitions import build_definitions, defs, lazy_repository
 from reports_pipeline_tests.report_files import report_dict, write_report
 
 SHIPPED = {
@@ -19,22 +25,22 @@ SHIPPED = {
 
 
 def test_every_shipped_report_is_a_job_with_a_running_schedule():
-    jobs = {job.name for job in defs.resolve_all_job_defs() if not job.name.startswith("__")}
+    jobs = {job.name for job in defs.get_all_jobs() if not job.name.startswith("__")}
     assert jobs == set(SHIPPED)
     for job_name, (schedule_name, cron, zone) in SHIPPED.items():
-        schedule = defs.resolve_schedule_def(schedule_name)
+        schedule = defs.get_schedule_def(schedule_name)
         assert schedule.job_name == job_name
         assert schedule.cron_schedule == cron
         assert schedule.execution_timezone == zone
         assert schedule.default_status == DefaultScheduleStatus.RUNNING
-        job = defs.resolve_job_def(job_name)
+        job = defs.get_job(job_name)
         assert job.partitions_def.timezone == zone
         steps = sorted(node.name for node in job.graph.nodes)
         assert steps == ["deliver_1_email", "fetch_and_render", "persist"]
 
 
 def test_shipped_definitions_have_their_sensors_and_no_invalid_file_sensors():
-    assert [s.name for s in defs.sensors] == ["report_catch_up", "report_failure_notice"]
+    assert [s.name for s in defs.sensor_defs] == ["report_catch_up", "report_failure_notice"]
 
 
 def test_disabled_report_gets_a_stopped_schedule(tmp_path):
@@ -73,3 +79,80 @@ def test_broken_connections_file_is_visible_and_reports_using_it_are_too(tmp_pat
     built = build_definitions([tmp_path / "reports"], tmp_path / "connections.yaml")
     descriptions = " ".join(sensor.description for sensor in built.sensors)
     assert "connections.mail.host: required field is missing" in descriptions
+
+
+def _many_reports(folder, count=5):
+    return [
+        write_report(folder, report_dict(name=f"report_{i}"), f"report_{i}.yaml")
+        for i in range(count)
+    ]
+
+
+def test_one_job_is_built_from_its_own_file_alone(tmp_path):
+    files = _many_reports(tmp_path / "reports")
+    repository = lazy_repository([tmp_path / "reports"], tmp_path / "none.yaml")
+    job = repository.get_job("report_3")
+    data = repository._repository_data
+    assert data.files_loaded_for_single_jobs == [files[3]]
+    assert not data.full_load_done
+    full_job = build_definitions([tmp_path / "reports"], tmp_path / "none.yaml").resolve_job_def(
+        "report_3"
+    )
+    assert sorted(node.name for node in job.graph.nodes) == sorted(
+        node.name for node in full_job.graph.nodes
+    )
+    assert set(job.resource_defs) == set(full_job.resource_defs)
+    assert job.partitions_def == full_job.partitions_def
+
+
+def test_a_run_worker_process_builds_only_the_job_it_runs(tmp_path):
+    _many_reports(tmp_path / "reports")
+    script = textwrap.dedent(
+        """
+        from dagster._core.definitions.reconstruct import ReconstructableRepository
+        import reports_pipeline.definitions as location
+        repository = ReconstructableRepository.for_module("reports_pipeline.definitions", "defs")
+        job = repository.get_reconstructable_job("report_1").get_definition()
+        data = location.defs._repository_data
+        loaded = [path.name for path in data.files_loaded_for_single_jobs]
+        print(job.name, data.full_load_done, loaded)
+        """
+    )
+    env = {**os.environ, "REPORTS_DIR": str(tmp_path / "reports")}
+    env["REPORTS_CONNECTIONS"] = str(tmp_path / "none.yaml")
+    result = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "report_1 False ['report_1.yaml']"
+
+
+def test_the_full_load_decides_what_the_name_scan_cannot(tmp_path):
+    reports = tmp_path / "reports"
+    write_report(
+        reports,
+        '{name: flow_style, owner: o@example.com, source: {sql: "select 1"},'
+        ' schedule: {every: day, at: "09:00"}, format: csv,'
+        " deliver: [{email: {to: [a@example.com]}}]}\n",
+        "flow.yaml",
+    )
+    write_report(reports, report_dict(name="twice"), "a_twice.yaml")
+    write_report(reports, report_dict(name="twice", format="json"), "b_twice.yaml")
+    repository = lazy_repository([reports], tmp_path / "none.yaml")
+    assert repository.get_job("flow_style").name == "flow_style"
+    assert repository._repository_data.full_load_done
+    # The first file of a duplicated name wins, as in the full load; the second is reported.
+    assert repository.get_job("twice").tags["reports/name"] == "twice"
+    invalid = [s.name for s in repository.sensor_defs if s.name.startswith("invalid_report_file")]
+    assert invalid and invalid[0].endswith("b_twice_yaml")
+
+
+def test_a_file_whose_name_line_lies_falls_back_to_the_full_load(tmp_path):
+    reports = tmp_path / "reports"
+    write_report(reports, report_dict(name="real_name"), "real.yaml")
+    # The scan finds `name: ghost` but the file is invalid: the full load reports it.
+    write_report(reports, "name: ghost\nowner: nobody\n", "ghost.yaml")
+    repository = lazy_repository([reports], tmp_path / "none.yaml")
+    with pytest.raises(Exception, match="ghost"):
+        repository.get_job("ghost")
+    assert repository._repository_data.full_load_done
