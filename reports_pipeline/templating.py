@@ -7,9 +7,10 @@ subject in someone's inbox.
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError
+from jinja2 import StrictUndefined, Template, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
 
@@ -43,10 +44,17 @@ class PeriodContext:
     key: str
 
 
+@lru_cache(maxsize=1024)
+def _compiled(source: str) -> Template:
+    # Most reports share a few templates (the default subject, paths and keys); compiling one
+    # costs about 1 ms, which validating thousands of reports would pay again and again.
+    return _ENV.from_string(source)
+
+
 def render_template(source: str, context: dict[str, Any]) -> str:
     """Render ``source`` with ``context``; any failure becomes :class:`TemplateRenderError`."""
     try:
-        return _ENV.from_string(source).render(context)
+        return _compiled(source).render(context)
     except TemplateError as exc:
         raise TemplateRenderError(exc.message or str(exc)) from None
     except TemplateRenderError:

@@ -109,9 +109,11 @@ def _record_lines(node: yaml.Node, location: Location, lines: dict[Location, int
 
 def parse_yaml_text(text: str, path: str) -> YamlDocument:
     """Parse one YAML document; a syntax error becomes a :class:`SpecFileError` with its line."""
+    loader = _UniqueKeyLoader(text)
     try:
-        node = yaml.compose(text, Loader=_UniqueKeyLoader)
-        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+        # Parse once: the node tree gives the lines, and the data is constructed from it.
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
@@ -123,6 +125,8 @@ def parse_yaml_text(text: str, path: str) -> YamlDocument:
         ) from None
     except yaml.YAMLError as exc:
         raise SpecFileError([SpecError(path, 1, "", f"YAML error: {exc}")]) from None
+    finally:
+        loader.dispose()
     lines: dict[Location, int] = {}
     if node is not None:
         _record_lines(node, (), lines)
