@@ -138,3 +138,24 @@ def test_a_fetch_step_waits_while_its_pool_of_one_is_taken(tmp_path, sqlite_inst
     ]
     assert fetch_start.timestamp >= released_at
     assert storage.get_concurrency_info("dwh").claimed_slots == []  # the run gave it back
+
+
+def test_the_command_sets_the_limits_of_the_instance_in_dagster_home(
+    tmp_path, monkeypatch, capsys
+):
+    from reports_pipeline.pools import main
+
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    connections_file(
+        tmp_path, {"warehouse": {"kind": "sql", "url": "sqlite://", "max_concurrent": 2}}
+    )
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    monkeypatch.setenv("REPORTS_CONNECTIONS", str(tmp_path / "connections.yaml"))
+    main()
+    assert capsys.readouterr().out.strip() == "set warehouse to 2"
+    with DagsterInstance.from_config(str(home)) as instance:
+        assert limits_in(instance) == {"warehouse": 2}
+    main()
+    assert capsys.readouterr().out.strip() == "pool limits already match connections.yaml"
