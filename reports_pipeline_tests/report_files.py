@@ -40,3 +40,31 @@ def write_connections(folder: Path, connections: dict | str) -> Path:
     )
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def write_warehouse_and_mail_connections(
+    folder: Path, smtp_server, more_connections: dict | None = None, **sections
+) -> Path:
+    """connections.yaml with a SQLite warehouse of test invoices (``folder/wh.sqlite``) named
+    ``warehouse``, e-mail through ``smtp_server`` named ``mail``, report files stored under
+    ``folder/files``; ``more_connections`` and further top-level ``sections`` are added."""
+    from reports_pipeline_tests.jobs.warehouses import create_sqlite_warehouse
+
+    mail = {
+        "kind": "smtp",
+        "host": smtp_server.host,
+        "port": smtp_server.port,
+        "from": "reports@example.com",
+    }
+    return write_connections(
+        folder,
+        {
+            "connections": {
+                "warehouse": {"kind": "sql", "url": create_sqlite_warehouse(folder / "wh.sqlite")},
+                "mail": mail,
+                **(more_connections or {}),
+            },
+            "storage": {"path": str(folder / "files")},
+            **sections,
+        },
+    )

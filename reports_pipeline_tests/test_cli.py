@@ -7,7 +7,12 @@ from click.testing import CliRunner
 
 from reports_pipeline.cli import cli
 from reports_pipeline_tests.jobs.warehouses import create_sqlite_warehouse
-from reports_pipeline_tests.report_files import report_dict, write_connections, write_report
+from reports_pipeline_tests.report_files import (
+    report_dict,
+    write_connections,
+    write_report,
+    write_warehouse_and_mail_connections,
+)
 
 
 def invoke(*args, env=None):
@@ -250,22 +255,7 @@ def test_test_connection_logs_in_without_sending(tmp_path, monkeypatch):
 def test_history_lists_each_target_outcome(tmp_path, smtp_server):
     from dagster import DagsterInstance
 
-    url = create_sqlite_warehouse(tmp_path / "wh.sqlite")
-    connections = write_connections(
-        tmp_path,
-        {
-            "connections": {
-                "warehouse": {"kind": "sql", "url": url},
-                "mail": {
-                    "kind": "smtp",
-                    "host": smtp_server.host,
-                    "port": smtp_server.port,
-                    "from": "r@example.com",
-                },
-            },
-            "storage": {"path": str(tmp_path / "files")},
-        },
-    )
+    connections = write_warehouse_and_mail_connections(tmp_path, smtp_server)
     write_report(
         tmp_path / "reports",
         report_dict(
@@ -293,24 +283,7 @@ def test_history_lists_each_target_outcome(tmp_path, smtp_server):
 
 def mail_project(tmp_path, smtp_server, sql=None):
     """A daily report e-mailed through ``smtp_server``, only when its period has rows."""
-    connections = write_connections(
-        tmp_path,
-        {
-            "connections": {
-                "warehouse": {
-                    "kind": "sql",
-                    "url": create_sqlite_warehouse(tmp_path / "wh.sqlite"),
-                },
-                "mail": {
-                    "kind": "smtp",
-                    "host": smtp_server.host,
-                    "port": smtp_server.port,
-                    "from": "r@example.com",
-                },
-            },
-            "storage": {"path": str(tmp_path / "files")},
-        },
-    )
+    connections = write_warehouse_and_mail_connections(tmp_path, smtp_server)
     write_report(
         tmp_path / "reports",
         report_dict(

@@ -25,8 +25,11 @@ from reports_pipeline.cli import cli
 from reports_pipeline.definitions import build_definitions
 from reports_pipeline.sensors.failure_notice import FAILURE_SENSOR_NAME
 from reports_pipeline_tests.jobs.job_factory import reconstructable_report_job
-from reports_pipeline_tests.jobs.warehouses import create_sqlite_warehouse
-from reports_pipeline_tests.report_files import report_dict, write_connections, write_report
+from reports_pipeline_tests.report_files import (
+    report_dict,
+    write_report,
+    write_warehouse_and_mail_connections,
+)
 
 
 @pytest.fixture
@@ -35,24 +38,10 @@ def instance(sqlite_instance):
 
 
 def failing_project(tmp_path, smtp_server):
-    write_connections(
+    write_warehouse_and_mail_connections(
         tmp_path,
-        {
-            "connections": {
-                "warehouse": {
-                    "kind": "sql",
-                    "url": create_sqlite_warehouse(tmp_path / "wh.sqlite"),
-                },
-                "mail": {
-                    "kind": "smtp",
-                    "host": smtp_server.host,
-                    "port": smtp_server.port,
-                    "from": "reports@example.com",
-                },
-            },
-            "storage": {"path": str(tmp_path / "files")},
-            "policy": {"notify": {"ui_base_url": "http://dagster.example.com"}},
-        },
+        smtp_server,
+        policy={"notify": {"ui_base_url": "http://dagster.example.com"}},
     )
     write_report(
         tmp_path / "reports",
@@ -113,34 +102,22 @@ def refusing_port():
 
 def sftp_down_project(tmp_path, smtp_server, port):
     """A report whose SFTP target refuses connections, with two attempts per step."""
-    connections = write_connections(
+    connections = write_warehouse_and_mail_connections(
         tmp_path,
+        smtp_server,
         {
-            "connections": {
-                "warehouse": {
-                    "kind": "sql",
-                    "url": create_sqlite_warehouse(tmp_path / "wh.sqlite"),
-                },
-                "mail": {
-                    "kind": "smtp",
-                    "host": smtp_server.host,
-                    "port": smtp_server.port,
-                    "from": "reports@example.com",
-                },
-                "partner": {
-                    "kind": "sftp",
-                    "host": "127.0.0.1",
-                    "port": port,
-                    "username": "reports",
-                    "password": {"env": "PARTNER_SFTP_PASSWORD"},
-                    "host_key": asyncssh.generate_private_key("ssh-ed25519")
-                    .export_public_key()
-                    .decode()
-                    .strip(),
-                    "timeout": 10,
-                },
+            "partner": {
+                "kind": "sftp",
+                "host": "127.0.0.1",
+                "port": port,
+                "username": "reports",
+                "password": {"env": "PARTNER_SFTP_PASSWORD"},
+                "host_key": asyncssh.generate_private_key("ssh-ed25519")
+                .export_public_key()
+                .decode()
+                .strip(),
+                "timeout": 10,
             },
-            "storage": {"path": str(tmp_path / "files")},
         },
     )
     reports = tmp_path / "reports"
