@@ -42,28 +42,23 @@ def write_connections(folder: Path, connections: dict | str) -> Path:
     return path
 
 
-def write_warehouse_and_mail_connections(
-    folder: Path, smtp_server, more_connections: dict | None = None, **sections
-) -> Path:
+
+def smtp_connection(server) -> dict:
+    """A ``kind: smtp`` connection to a test SMTP server (plain, no login)."""
+    return {"kind": "smtp", "host": server.host, "port": server.port, "from": "reports@example.com"}
+
+
+def write_test_connections(folder: Path, connections: dict | None = None, **sections) -> Path:
     """connections.yaml with a SQLite warehouse of test invoices (``folder/wh.sqlite``) named
-    ``warehouse``, e-mail through ``smtp_server`` named ``mail``, report files stored under
-    ``folder/files``; ``more_connections`` and further top-level ``sections`` are added."""
+    ``warehouse`` beside ``connections``, report files stored under ``folder/files``, and
+    further top-level ``sections`` (``policy=...``)."""
     from reports_pipeline_tests.jobs.warehouses import create_sqlite_warehouse
 
-    mail = {
-        "kind": "smtp",
-        "host": smtp_server.host,
-        "port": smtp_server.port,
-        "from": "reports@example.com",
-    }
+    warehouse = {"kind": "sql", "url": create_sqlite_warehouse(folder / "wh.sqlite")}
     return write_connections(
         folder,
         {
-            "connections": {
-                "warehouse": {"kind": "sql", "url": create_sqlite_warehouse(folder / "wh.sqlite")},
-                "mail": mail,
-                **(more_connections or {}),
-            },
+            "connections": {"warehouse": warehouse, **(connections or {})},
             "storage": {"path": str(folder / "files")},
             **sections,
         },

@@ -9,9 +9,10 @@ from reports_pipeline.cli import cli
 from reports_pipeline_tests.jobs.warehouses import create_sqlite_warehouse
 from reports_pipeline_tests.report_files import (
     report_dict,
+    smtp_connection,
     write_connections,
     write_report,
-    write_warehouse_and_mail_connections,
+    write_test_connections,
 )
 
 
@@ -255,7 +256,7 @@ def test_test_connection_logs_in_without_sending(tmp_path, monkeypatch):
 def test_history_lists_each_target_outcome(tmp_path, smtp_server):
     from dagster import DagsterInstance
 
-    connections = write_warehouse_and_mail_connections(tmp_path, smtp_server)
+    connections = write_test_connections(tmp_path, {"mail": smtp_connection(smtp_server)})
     write_report(
         tmp_path / "reports",
         report_dict(
@@ -283,7 +284,7 @@ def test_history_lists_each_target_outcome(tmp_path, smtp_server):
 
 def mail_project(tmp_path, smtp_server, sql=None):
     """A daily report e-mailed through ``smtp_server``, only when its period has rows."""
-    connections = write_warehouse_and_mail_connections(tmp_path, smtp_server)
+    connections = write_test_connections(tmp_path, {"mail": smtp_connection(smtp_server)})
     write_report(
         tmp_path / "reports",
         report_dict(

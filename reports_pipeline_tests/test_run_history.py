@@ -13,8 +13,11 @@ from reports_pipeline.run_history import (
     failure_lines,
     report_history,
 )
-from reports_pipeline_tests.jobs.warehouses import create_sqlite_warehouse
-from reports_pipeline_tests.report_files import report_dict, write_connections, write_report
+from reports_pipeline_tests.report_files import (
+    report_dict,
+    write_report,
+    write_test_connections,
+)
 from reports_pipeline_tests.sftp_server import SftpTestServer
 
 
@@ -33,25 +36,18 @@ def refusing_port():
 
 
 def run_sftp_report(tmp_path, instance, sftp, port, attempts):
-    write_connections(
+    write_test_connections(
         tmp_path,
         {
-            "connections": {
-                "warehouse": {
-                    "kind": "sql",
-                    "url": create_sqlite_warehouse(tmp_path / "wh.sqlite"),
-                },
-                "partner": {
-                    "kind": "sftp",
-                    "host": sftp.host,
-                    "port": port,
-                    "username": sftp.username,
-                    "password": {"env": "HISTORY_SFTP_PASSWORD"},
-                    "host_key": sftp.host_key,
-                    "timeout": 10,
-                },
+            "partner": {
+                "kind": "sftp",
+                "host": sftp.host,
+                "port": port,
+                "username": sftp.username,
+                "password": {"env": "HISTORY_SFTP_PASSWORD"},
+                "host_key": sftp.host_key,
+                "timeout": 10,
             },
-            "storage": {"path": str(tmp_path / "files")},
         },
     )
     write_report(

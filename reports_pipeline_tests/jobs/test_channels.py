@@ -12,8 +12,11 @@ from reports_pipeline_tests.delivery.test_sendgrid import API_KEY as SENDGRID_AP
 from reports_pipeline_tests.delivery.test_sendgrid import sendgrid  # noqa: F401 (fixture)
 from reports_pipeline_tests.delivery.test_slack import FINANCE_ID, TOKEN, FakeSlack
 from reports_pipeline_tests.http_server import RecordingHttpServer
-from reports_pipeline_tests.jobs.warehouses import create_sqlite_warehouse
-from reports_pipeline_tests.report_files import report_dict, write_connections, write_report
+from reports_pipeline_tests.report_files import (
+    report_dict,
+    write_report,
+    write_test_connections,
+)
 
 HOOK_TOKEN = "hook-bearer-token-5e1f"
 HOOK_SECRET = "hook-signing-secret-9a7c"
@@ -37,19 +40,7 @@ def secrets(monkeypatch):
 
 
 def run_report(tmp_path, connections: dict, deliver: list, attempts: int = 2):
-    write_connections(
-        tmp_path,
-        {
-            "connections": {
-                "warehouse": {
-                    "kind": "sql",
-                    "url": create_sqlite_warehouse(tmp_path / "wh.sqlite"),
-                },
-                **connections,
-            },
-            "storage": {"path": str(tmp_path / "files")},
-        },
-    )
+    write_test_connections(tmp_path, connections)
     write_report(
         tmp_path / "reports",
         report_dict(

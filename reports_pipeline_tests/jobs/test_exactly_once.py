@@ -7,8 +7,12 @@ import pytest
 from dagster import DagsterEventType, DagsterInstance, ReexecutionOptions, execute_job
 
 from reports_pipeline_tests.jobs.job_factory import reconstructable_report_job
-from reports_pipeline_tests.jobs.warehouses import create_sqlite_warehouse
-from reports_pipeline_tests.report_files import report_dict, write_connections, write_report
+from reports_pipeline_tests.report_files import (
+    report_dict,
+    smtp_connection,
+    write_report,
+    write_test_connections,
+)
 from reports_pipeline_tests.smtp_server import SmtpTestServer
 
 QUERY = (
@@ -29,29 +33,8 @@ def second_smtp():
 
 
 def project(tmp_path, first, second, attempts=1):
-    write_connections(
-        tmp_path,
-        {
-            "connections": {
-                "warehouse": {
-                    "kind": "sql",
-                    "url": create_sqlite_warehouse(tmp_path / "wh.sqlite"),
-                },
-                "mail": {
-                    "kind": "smtp",
-                    "host": first.host,
-                    "port": first.port,
-                    "from": "reports@example.com",
-                },
-                "backup_mail": {
-                    "kind": "smtp",
-                    "host": second.host,
-                    "port": second.port,
-                    "from": "reports@example.com",
-                },
-            },
-            "storage": {"path": str(tmp_path / "files")},
-        },
+    write_test_connections(
+        tmp_path, {"mail": smtp_connection(first), "backup_mail": smtp_connection(second)}
     )
     write_report(
         tmp_path / "reports",
@@ -174,19 +157,7 @@ FORMAT_IDS = [f"{fmt}.{compress}" if compress else fmt for fmt, compress in FORM
 
 def one_target_project(tmp_path, mail: dict, format="csv", compress=None):
     """A report of one period's invoices (ids 1-3) e-mailed through ``mail``."""
-    write_connections(
-        tmp_path,
-        {
-            "connections": {
-                "warehouse": {
-                    "kind": "sql",
-                    "url": create_sqlite_warehouse(tmp_path / "wh.sqlite"),
-                },
-                "mail": mail,
-            },
-            "storage": {"path": str(tmp_path / "files")},
-        },
-    )
+    write_test_connections(tmp_path, {"mail": mail})
     write_report(
         tmp_path / "reports",
         report_dict(
@@ -201,10 +172,6 @@ def one_target_project(tmp_path, mail: dict, format="csv", compress=None):
     return reconstructable_report_job(
         tmp_path / "reports", tmp_path / "connections.yaml", "invoices"
     )
-
-
-def smtp(server) -> dict:
-    return {"kind": "smtp", "host": server.host, "port": server.port, "from": "r@example.com"}
 
 
 def step_metadata(instance, run_id, step_key) -> dict:
@@ -224,7 +191,7 @@ def change_a_row(tmp_path) -> None:
 def test_every_format_runs_twice_and_is_e_mailed_once(
     tmp_path, instance, smtp_server, format, compress
 ):
-    job = one_target_project(tmp_path, smtp(smtp_server), format, compress)
+    job = one_target_project(tmp_path, smtp_connection(smtp_server), format, compress)
     with run(job, instance) as first:
         assert first.success
     with run(job, instance) as second:
@@ -243,7 +210,7 @@ def test_every_format_runs_twice_and_is_e_mailed_once(
 def test_a_changed_row_is_a_new_delivery_that_says_what_it_replaces(
     tmp_path, instance, smtp_server
 ):
-    job = one_target_project(tmp_path, smtp(smtp_server), "xlsx")
+    job = one_target_project(tmp_path, smtp_connection(smtp_server), "xlsx")
     with run(job, instance) as first:
         assert first.success
     change_a_row(tmp_path)
@@ -265,7 +232,7 @@ def test_a_changed_row_is_a_new_delivery_that_says_what_it_replaces(
 
 
 def test_content_changed_back_is_sent_again(tmp_path, instance, smtp_server):
-    job = one_target_project(tmp_path, smtp(smtp_server))
+    job = one_target_project(tmp_path, smtp_connection(smtp_server))
     with run(job, instance):
         pass
     change_a_row(tmp_path)
@@ -282,7 +249,7 @@ def test_content_changed_back_is_sent_again(tmp_path, instance, smtp_server):
 
 
 def test_a_backfill_run_of_a_delivered_period_finds_the_delivery(tmp_path, instance, smtp_server):
-    job = one_target_project(tmp_path, smtp(smtp_server), "html", "zip")
+    job = one_target_project(tmp_path, smtp_connection(smtp_server), "html", "zip")
     with run(job, instance) as first:
         assert first.success
     with run(job, instance, tags={"dagster/backfill": "backfillid"}) as backfill:

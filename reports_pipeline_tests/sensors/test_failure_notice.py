@@ -27,8 +27,9 @@ from reports_pipeline.sensors.failure_notice import FAILURE_SENSOR_NAME
 from reports_pipeline_tests.jobs.job_factory import reconstructable_report_job
 from reports_pipeline_tests.report_files import (
     report_dict,
+    smtp_connection,
     write_report,
-    write_warehouse_and_mail_connections,
+    write_test_connections,
 )
 
 
@@ -38,9 +39,9 @@ def instance(sqlite_instance):
 
 
 def failing_project(tmp_path, smtp_server):
-    write_warehouse_and_mail_connections(
+    write_test_connections(
         tmp_path,
-        smtp_server,
+        {"mail": smtp_connection(smtp_server)},
         policy={"notify": {"ui_base_url": "http://dagster.example.com"}},
     )
     write_report(
@@ -102,10 +103,10 @@ def refusing_port():
 
 def sftp_down_project(tmp_path, smtp_server, port):
     """A report whose SFTP target refuses connections, with two attempts per step."""
-    connections = write_warehouse_and_mail_connections(
+    connections = write_test_connections(
         tmp_path,
-        smtp_server,
         {
+            "mail": smtp_connection(smtp_server),
             "partner": {
                 "kind": "sftp",
                 "host": "127.0.0.1",
