@@ -1,0 +1,331 @@
+"""What the number of reports costs, beside a naive Dagster location of as many trivial jobs.
+
+    .venv/bin/python benchmarks/scale.py [--n 10,2000] [--keep]
+
+For each N it generates N report files into a temporary folder (mixed cadences, time zones,
+formats and targets; e-mail to the outbox, data from the demo warehouse) and a naive code
+location of N trivial jobs (one op, one schedule each) built by this script, then measures,
+each in a fresh process of its own:
+
+- ``reports validate`` of the folder (wall and CPU seconds);
+- the code location's full build, as the webserver and daemon need it: import, every job,
+  schedule and sensor, and the repository snapshot Dagster serves over gRPC (CPU seconds, peak
+  RSS, snapshot size);
+- one run of one report in a fresh process, as a run worker does it: the job reconstructed from
+  the code location by name (the path of ``dagster api execute_run``) and executed in-process
+  against an ephemeral instance (CPU seconds).
+
+The largest N is compared with the smallest, and the figures with the targets of the issue
+"10,000 reports in one deployment": one run at N=10,000 ≤ 1.2x the CPU of the same run at
+N=10; validate of 10,000 files ≤ 20 s; the location with 10,000 reports ≤ 60 s and ≤ 1.5 GB.
+When the largest N is below 10,000 the 10,000 figures are projected linearly and marked so.
+
+Not measured yet (a later change): the gRPC server itself, and bursts of runs due in the same
+minute through a real ``dagster-daemon``. The script prints; it asserts nothing. One run each
+on a shared machine: read the ratios, not the seconds.
+"""
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+TARGET_N = 10_000
+CADENCES = (
+    {"every": "day", "at": "{hh}:{mm}"},
+    {"every": "week", "on": "monday", "at": "{hh}:{mm}"},
+    {"every": "month", "on": 1, "at": "{hh}:{mm}"},
+    {"every": "hour", "at": "00:{mm}"},
+)
+ZONES = ("UTC", "America/New_York", "Europe/Berlin", "Asia/Tokyo")
+FORMATS = ("csv", "json", "html", "xlsx")
+CONNECTIONS = {
+    "connections": {
+        "demo_warehouse": {"kind": "demo", "path": "{root}/demo_warehouse.sqlite"},
+        "outbox": {"kind": "outbox", "path": "{root}/outbox", "from": "reports@example.com"},
+        "drop": {
+            "kind": "sftp",
+            "host": "127.0.0.1",
+            "port": 2222,
+            "username": "reports",
+            "password": {"env": "SCALE_SFTP_PASSWORD"},
+            "host_key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9ok"
+            "Wi0dh2l9GKJl",
+        },
+        "hook": {"kind": "webhook", "url": "http://127.0.0.1:9/reports"},
+    },
+    "storage": {"kind": "local", "path": "{root}/report_files"},
+    "policy": {"timezone": "UTC", "max_reports_per_owner": 10},
+}
+MEASURED_REPORT = "report_00003"  # a daily csv report e-mailed to the outbox
+
+
+def report(i: int) -> dict:
+    cadence = {
+        key: value.format(hh=f"{(i // 60) % 24:02d}", mm=f"{i % 60:02d}")
+        if isinstance(value, str)
+        else value
+        for key, value in CADENCES[i % 4 if i != 3 else 0].items()
+    }
+    cadence["timezone"] = ZONES[(i // 4) % len(ZONES)]
+    deliver = [{"email": {"to": [f"team{i % 97}@example.com"]}}]
+    if i % 5 == 1:
+        deliver.append({"sftp": {"connection": "drop"}})
+    if i % 7 == 2:
+        deliver.append({"webhook": {"connection": "hook"}})
+    return {
+        "name": f"report_{i:05d}",
+        "owner": f"owner{i // 10}@example.com",
+        "source": {
+            "sql": "select id, customer, amount from invoices"
+            " where issued_at >= :period_start and issued_at < :period_end"
+        },
+        "schedule": cadence,
+        "format": FORMATS[i % len(FORMATS)] if i != 3 else "csv",
+        "deliver": deliver,
+    }
+
+
+def generate_project(root: Path, n: int) -> tuple[Path, Path]:
+    reports = root / "reports"
+    for i in range(n):
+        folder = reports / f"team_{i % 20:02d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"report_{i:05d}.yaml").write_text(yaml.safe_dump(report(i), sort_keys=False))
+    connections = root / "connections.yaml"
+    text = yaml.safe_dump(CONNECTIONS, sort_keys=False).replace("{root}", str(root))
+    connections.write_text(text)
+    return reports, connections
+
+
+NAIVE_LOCATION = '''
+"""N trivial jobs, one op and one schedule each: what Dagster costs with nothing added."""
+from dagster import Definitions, ScheduleDefinition, in_process_executor, job, op
+
+N = {n}
+
+
+def make(i):
+    @op(name=f"step_{{i}}")
+    def step():
+        return i
+
+    @job(name=f"job_{{i:05d}}", executor_def=in_process_executor)
+    def trivial():
+        step()
+
+    return trivial, ScheduleDefinition(job=trivial, cron_schedule=f"{{i % 60}} 7 * * *")
+
+
+built = [make(i) for i in range(N)]
+defs = Definitions(jobs=[j for j, _ in built], schedules=[s for _, s in built])
+'''
+
+# Run in a child: the location's full build and its snapshot, as the webserver/daemon load it.
+BUILD_SCRIPT = """
+import sys, time
+from dagster._core.definitions.reconstruct import initialize_repository_def_from_pointer
+from dagster._core.code_pointer import ModuleCodePointer
+from dagster._core.remote_representation.external_data import RepositorySnap
+from dagster_shared.serdes import serialize_value
+pointer = ModuleCodePointer(module=sys.argv[1], fn_name="defs", working_directory=None)
+repository = initialize_repository_def_from_pointer(pointer)
+repository.load_all_definitions()
+snapshot = serialize_value(RepositorySnap.from_def(repository))
+print("jobs", len(repository.get_all_jobs()), "snapshot_bytes", len(snapshot))
+"""
+
+# Run in a child: one job reconstructed by name from the location and executed in-process.
+RUN_SCRIPT = """
+import sys
+from dagster import DagsterInstance, execute_job
+from dagster._core.definitions.reconstruct import ReconstructableRepository
+repository = ReconstructableRepository.for_module(sys.argv[1], "defs")
+job = repository.get_reconstructable_job(sys.argv[2])
+with DagsterInstance.ephemeral() as instance:
+    result = execute_job(job, instance, tags=dict(a.split("=", 1) for a in sys.argv[3:]))
+print("success", result.success)
+"""
+
+
+@dataclass
+class Measured:
+    wall: float
+    cpu: float
+    peak_mb: float
+    out: str
+
+
+def measure(args: list[str], env: dict, cwd: Path) -> Measured:
+    """Wall, CPU (user+sys) and peak RSS of one child process; its output checked."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    wrapped = [PYTHON, "-c", _HWM_WRAPPER, *args]
+    done = subprocess.run(wrapped, env=env, cwd=cwd, capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    if done.returncode not in (0, 1):  # validate exits 1 on errors: shown, not fatal
+        raise RuntimeError(f"{' '.join(args)} failed:\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
+    peak = 0.0
+    for line in done.stderr.splitlines():
+        if line.startswith("VMHWM_KB "):
+            peak = int(line.split()[1]) / 1024
+    return Measured(wall, cpu, peak, done.stdout)
+
+
+# Runs the measured program in this same process (no extra interpreter in the CPU figure)
+# and prints its own high-water mark of memory when it ends.
+_HWM_WRAPPER = textwrap.dedent(
+    """
+    import atexit, runpy, sys
+    def hwm():
+        for line in open("/proc/self/status"):
+            if line.startswith("VmHWM:"):
+                sys.stderr.write("VMHWM_KB " + line.split()[1] + "\\n")
+    atexit.register(hwm)
+    program, *sys.argv = sys.argv[1:]
+    if program == "-c":
+        code, *sys.argv = sys.argv
+        sys.argv.insert(0, "-c")
+        exec(compile(code, "<measured>", "exec"), {"__name__": "__main__"})
+    elif program == "-m":
+        runpy.run_module(sys.argv[0], run_name="__main__", alter_sys=True)
+    """
+)
+
+
+def measure_size(n: int, work: Path) -> dict:
+    root = work / f"n{n}"
+    root.mkdir()
+    reports, connections = generate_project(root, n)
+    naive_dir = root / "naive"
+    naive_dir.mkdir()
+    (naive_dir / f"naive_location_{n}.py").write_text(NAIVE_LOCATION.format(n=n))
+    env = {
+        **os.environ,
+        "REPORTS_DIR": str(reports),
+        "REPORTS_CONNECTIONS": str(connections),
+        "PYTHONPATH": os.pathsep.join([str(naive_dir), str(ROOT)]),
+    }
+    env.pop("DAGSTER_HOME", None)  # runs go to an ephemeral instance
+    naive = f"naive_location_{n}"
+    figures = {}
+    validate = measure(
+        ["-c", "from reports_pipeline.cli import main; main()", "validate", str(reports)],
+        env,
+        root,
+    )
+    figures["validate"] = validate
+    figures["build"] = measure(["-c", BUILD_SCRIPT, "reports_pipeline.definitions"], env, root)
+    figures["naive_build"] = measure(["-c", BUILD_SCRIPT, naive], env, root)
+    partition = "dagster/partition=2026-11-29"
+    figures["run"] = measure(
+        ["-c", RUN_SCRIPT, "reports_pipeline.definitions", MEASURED_REPORT, partition], env, root
+    )
+    figures["naive_run"] = measure(["-c", RUN_SCRIPT, naive, "job_00003"], env, root)
+    for key in ("run", "naive_run"):
+        if "success True" not in figures[key].out:
+            raise RuntimeError(f"the measured run did not succeed ({key}):\n{figures[key].out}")
+    figures["outbox"] = len(list(root.rglob("*.eml")))
+    return figures
+
+
+def _snapshot_mb(m: Measured) -> float:
+    words = m.out.split()
+    return int(words[words.index("snapshot_bytes") + 1]) / 1e6
+
+
+def _verdict(ok: bool, projected: bool) -> str:
+    return ("PASS" if ok else "FAIL") + (" (projected)" if projected else "")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", default="10,2000", help="report counts, comma-separated")
+    parser.add_argument("--keep", action="store_true", help="keep the generated folders")
+    options = parser.parse_args()
+    sizes = sorted(int(x) for x in options.n.split(","))
+    work = Path(tempfile.mkdtemp(prefix="reports-scale-"))
+    print(f"load average before: {os.getloadavg()}; generated under {work}", flush=True)
+    results = {}
+    for n in sizes:
+        print(f"measuring N={n} ...", flush=True)
+        results[n] = measure_size(n, work)
+    print(f"load average after: {os.getloadavg()}\n")
+    rows = [("what", *(f"N={n} ours" for n in sizes), *(f"N={n} naive" for n in sizes))]
+
+    def row(label, key, naive_key, fmt):
+        ours = [fmt(results[n][key]) for n in sizes]
+        theirs = [fmt(results[n][naive_key]) if naive_key else "" for n in sizes]
+        rows.append((label, *ours, *theirs))
+
+    row("reports validate: wall s", "validate", None, lambda m: f"{m.wall:.1f}")
+    row("  CPU s", "validate", None, lambda m: f"{m.cpu:.1f}")
+    row("location full build + snapshot: CPU s", "build", "naive_build", lambda m: f"{m.cpu:.1f}")
+    row("  wall s", "build", "naive_build", lambda m: f"{m.wall:.1f}")
+    row("  peak RSS MB", "build", "naive_build", lambda m: f"{m.peak_mb:.0f}")
+    row("  snapshot MB", "build", "naive_build", lambda m: f"{_snapshot_mb(m):.1f}")
+    row("one run, fresh process: CPU s", "run", "naive_run", lambda m: f"{m.cpu:.2f}")
+    row("  wall s", "run", "naive_run", lambda m: f"{m.wall:.2f}")
+    row("  peak RSS MB", "run", "naive_run", lambda m: f"{m.peak_mb:.0f}")
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for i, r in enumerate(rows):
+        print("| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |")
+        if i == 0:
+            print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+
+    small, big = sizes[0], sizes[-1]
+    projected = big < TARGET_N
+
+    def at_target(value) -> float:
+        """The figure at 10,000 reports: measured, or the line through the two sizes run."""
+        if not projected or big == small:
+            return value(results[big])
+        slope = (value(results[big]) - value(results[small])) / (big - small)
+        return value(results[big]) + slope * (TARGET_N - big)
+
+    run_ratio = results[big]["run"].cpu / results[small]["run"].cpu
+    naive_run_ratio = results[big]["naive_run"].cpu / results[small]["naive_run"].cpu
+    build_ratio = results[big]["build"].cpu / results[big]["naive_build"].cpu
+    validate_10k = at_target(lambda r: r["validate"].wall)
+    build_10k = at_target(lambda r: r["build"].wall)
+    peak_10k = at_target(lambda r: r["build"].peak_mb)
+    print()
+    print("| target | measured | verdict |\n|---|---|---|")
+    print(
+        f"| one run at N={big} ≤ 1.2× its CPU at N={small} | {run_ratio:.2f}× "
+        f"(naive: {naive_run_ratio:.2f}×) | {_verdict(run_ratio <= 1.2, False)} |"
+    )
+    print(
+        f"| `reports validate` of {TARGET_N:,} files ≤ 20 s | {validate_10k:.0f} s | "
+        f"{_verdict(validate_10k <= 20, projected)} |"
+    )
+    print(
+        f"| location with {TARGET_N:,} reports built and snapshotted ≤ 60 s | {build_10k:.0f} s "
+        f"(ours / naive CPU at N={big}: {build_ratio:.2f}×) | "
+        f"{_verdict(build_10k <= 60, projected)} |"
+    )
+    print(
+        f"| peak RSS of that process ≤ 1.5 GB | {peak_10k:.0f} MB | "
+        f"{_verdict(peak_10k <= 1536, projected)} |"
+    )
+    print(f"\nruns delivered to the outbox: {[results[n]['outbox'] for n in sizes]}")
+    if projected:
+        print(f"(projected: straight line through N={small} and N={big}, to N={TARGET_N:,})")
+    if not options.keep:
+        subprocess.run(["rm", "-rf", str(work)], check=False)
+
+
+if __name__ == "__main__":
+    main()
