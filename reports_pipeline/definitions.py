@@ -7,6 +7,7 @@ a run worker asks for one job by name and builds only that report's job, so the 
 run does not grow with the number of reports (README, "Scale").
 """
 
+import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -96,6 +97,7 @@ class ReportRepositoryData(RepositoryData):
         self._reports = reports
         self._connections_file = connections_file
         self._full: RepositoryData | None = None
+        self._full_load_lock = threading.Lock()
         self._single_jobs: dict[str, JobDefinition] = {}
         self.files_loaded_for_single_jobs: list[Path] = []  # what a run worker parsed
 
@@ -110,6 +112,10 @@ class ReportRepositoryData(RepositoryData):
         )
 
     def full(self) -> RepositoryData:
+        with self._full_load_lock:  # a code server answers requests on several threads
+            return self._full_load()
+
+    def _full_load(self) -> RepositoryData:
         if self._full is None:
             reports, connections_file = self._paths()
             repository = build_definitions(reports, connections_file).get_repository_def()
