@@ -40,7 +40,11 @@ def test_every_shipped_report_is_a_job_with_a_running_schedule():
 
 
 def test_shipped_definitions_have_their_sensors_and_no_invalid_file_sensors():
-    assert [s.name for s in defs.sensor_defs] == ["report_catch_up", "report_failure_notice"]
+    assert [s.name for s in defs.sensor_defs] == [
+        "report_catch_up",
+        "report_failure_notice",
+        "report_pool_limits",
+    ]
 
 
 def test_disabled_report_gets_a_stopped_schedule(tmp_path):
