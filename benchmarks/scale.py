@@ -24,20 +24,32 @@ N=10; validate of 10,000 files ≤ 20 s; the location with 10,000 reports built,
 over gRPC, ≤ 60 s and ≤ 1.5 GB per process. When the largest N is below 10,000 the 10,000
 figures are projected on the line through the two sizes and marked so.
 
-Not measured yet (a later change): bursts of runs due in the same minute through a real
-``dagster-daemon``, and the daemon's periodic reload. The script prints; it asserts nothing.
+With ``--burst N`` (``--burst-only`` leaves the rest out, ``--burst-full`` is N=1,000) it
+also sends N csv reports e-mailed to the outbox, all due at the same minute, through a real
+``dagster-daemon`` (the project's dagster.yaml: QueuedRunCoordinator, ``--concurrency``
+max_concurrent_runs, 4 by default) on a fresh SQLite ``DAGSTER_HOME``, then does the same with a
+naive location of N trivial jobs whose schedules are due at one minute, each side with its own
+instance and daemon, one after the other: runs created per minute after the tick, runs finished
+per minute, CPU per run (every process of the daemon's session after the tick: daemon, code
+server, run workers), failures, jobs run more than once. Each side stops at
+``--burst-timeout`` seconds after its minute. Target: ≥ 0.9x the trivial jobs' runs finished per
+minute, all runs created within 90 s of the minute.
+
+Not measured yet: the daemon's periodic reload. The script prints; it asserts nothing.
 One run each on a shared machine: read the ratios, not the seconds.
 """
 
 import argparse
 import os
 import resource
+import signal
 import subprocess
 import sys
 import tempfile
 import textwrap
 import time
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import yaml
@@ -301,6 +313,14 @@ def _snapshot_mb(m: Measured) -> float:
     return int(words[words.index("snapshot_bytes") + 1]) / 1e6
 
 
+def _print_table(rows: list[tuple[str, ...]]) -> None:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for i, r in enumerate(rows):
+        print("| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |")
+        if i == 0:
+            print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+
+
 def _verdict(ok: bool, projected: bool) -> str:
     return ("PASS" if ok else "FAIL") + (" (projected)" if projected else "")
 
@@ -310,7 +330,28 @@ def main() -> None:
     parser.add_argument("--n", default="10,2000", help="report counts, comma-separated")
     parser.add_argument("--keep", action="store_true", help="keep the generated folders")
     parser.add_argument("--no-grpc", action="store_true", help="skip the location served by gRPC")
+    parser.add_argument(
+        "--burst", type=int, default=0, metavar="N", help="also N reports due in one minute"
+    )
+    parser.add_argument("--burst-full", action="store_true", help="the burst with 1,000 reports")
+    parser.add_argument("--burst-only", action="store_true", help="the burst and nothing else")
+    parser.add_argument("--concurrency", type=int, default=4, help="max_concurrent_runs")
+    parser.add_argument(
+        "--burst-lead", type=float, default=90, help="s from start to the due minute, at least"
+    )
+    parser.add_argument(
+        "--burst-timeout", type=float, default=1800, help="s after the due minute, each side"
+    )
     options = parser.parse_args()
+    burst_n = 1000 if options.burst_full else options.burst or (200 if options.burst_only else 0)
+    if options.burst_only:
+        work = Path(tempfile.mkdtemp(prefix="reports-burst-"))
+        try:
+            burst_report(burst_n, options.concurrency, work, options)
+        finally:
+            if not options.keep:
+                subprocess.run(["rm", "-rf", str(work)], check=False)
+        return
     sizes = sorted(int(x) for x in options.n.split(","))
     work = Path(tempfile.mkdtemp(prefix="reports-scale-"))
     print(f"load average before: {os.getloadavg()}; generated under {work}", flush=True)
@@ -352,11 +393,7 @@ def main() -> None:
     row("one run, fresh process: CPU s", "run", "naive_run", lambda m: f"{m.cpu:.2f}")
     row("  wall s", "run", "naive_run", lambda m: f"{m.wall:.2f}")
     row("  peak RSS MB", "run", "naive_run", lambda m: f"{m.peak_mb:.0f}")
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for i, r in enumerate(rows):
-        print("| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |")
-        if i == 0:
-            print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    _print_table(rows)
 
     small, big = sizes[0], sizes[-1]
     projected = big < TARGET_N
@@ -409,8 +446,292 @@ def main() -> None:
     print(f"\nruns delivered to the outbox: {[results[n]['outbox'] for n in sizes]}")
     if projected:
         print(f"(projected: straight line through N={small} and N={big}, to N={TARGET_N:,})")
+    if burst_n:
+        print()
+        burst_report(burst_n, options.concurrency, work, options)
     if not options.keep:
         subprocess.run(["rm", "-rf", str(work)], check=False)
+
+
+# --- Bursts: N reports due in the same minute, through a real dagster-daemon ---------------
+
+BURST_NAIVE_LOCATION = '''
+"""N trivial jobs whose schedules are all due at {hh:02d}:{mm:02d} UTC."""
+from dagster import (
+    DefaultScheduleStatus, Definitions, ScheduleDefinition, in_process_executor, job, op,
+)
+
+
+def make(i):
+    @op(name=f"step_{{i}}")
+    def step():
+        return i
+
+    @job(name=f"job_{{i:05d}}", executor_def=in_process_executor)
+    def trivial():
+        step()
+
+    schedule = ScheduleDefinition(
+        job=trivial,
+        cron_schedule="{mm} {hh} * * *",
+        execution_timezone="UTC",
+        default_status=DefaultScheduleStatus.RUNNING,
+    )
+    return trivial, schedule
+
+
+built = [make(i) for i in range({n})]
+defs = Definitions(jobs=[j for j, _ in built], schedules=[s for _, s in built])
+'''
+
+FINISHED = ("SUCCESS", "FAILURE", "CANCELED")
+
+
+def _burst_report(i: int, at: datetime) -> dict:
+    return {
+        "name": f"burst_{i:05d}",
+        "owner": f"owner{i // 10}@example.com",
+        "source": {
+            "sql": "select id, customer, amount from invoices"
+            " where issued_at >= :period_start and issued_at < :period_end"
+        },
+        "schedule": {"every": "day", "at": at.strftime("%H:%M"), "timezone": "UTC"},
+        "format": "csv",
+        "deliver": [{"email": {"to": [f"team{i % 97}@example.com"]}}],
+    }
+
+
+def _instance_home(home: Path, concurrency: int, env: dict) -> None:
+    """The project's own dagster.yaml with the concurrency asked for, migrated before use."""
+    home.mkdir(parents=True)
+    settings = yaml.safe_load((ROOT / "dagster.yaml").read_text())
+    settings["run_coordinator"]["config"]["max_concurrent_runs"] = concurrency
+    (home / "dagster.yaml").write_text(yaml.safe_dump(settings, sort_keys=False))
+    # A fresh SQLite home is created by whichever process comes first; migrate it first so the
+    # daemon's threads do not race on it.
+    subprocess.run(
+        [str(Path(PYTHON).parent / "dagster"), "instance", "migrate"],
+        env={**env, "DAGSTER_HOME": str(home)},
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+
+
+def _session_cpu(session: int) -> float:
+    """CPU seconds of every process in a session, with the children they have already reaped."""
+    ticks = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # ended meanwhile
+            continue
+        if int(fields[3]) == session:  # field 6 of stat: the session id
+            ticks += sum(int(x) for x in fields[11:15])  # utime stime cutime cstime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _due_minute(lead_s: float) -> datetime:
+    """The first whole minute at least ``lead_s`` from now: the daemon has loaded by then."""
+    soon = datetime.now(timezone.utc) + timedelta(seconds=lead_s + 59)
+    return soon.replace(second=0, microsecond=0)
+
+
+def _wait_until(moment: datetime) -> None:
+    while (left := (moment - datetime.now(timezone.utc)).total_seconds()) > 0:
+        time.sleep(min(left, 5))
+
+
+def run_burst(side: str, n: int, concurrency: int, work: Path, options) -> dict:
+    """One side of the burst: its own fresh instance and daemon, stopped at the time limit."""
+    from dagster import DagsterInstance
+
+    root = work / f"burst_{side}"
+    root.mkdir()
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), str(ROOT)])}
+    env.pop("DAGSTER_HOME", None)
+    home = root / "dagster_home"
+    _instance_home(home, concurrency, env)
+    due = _due_minute(options.burst_lead)
+    if side == "ours":
+        from reports_pipeline.warehouse.demo import ensure_demo_warehouse
+
+        reports = root / "reports"
+        reports.mkdir()
+        for i in range(n):
+            text = yaml.safe_dump(_burst_report(i, due), sort_keys=False)
+            (reports / f"burst_{i:05d}.yaml").write_text(text)
+        connections = dict(CONNECTIONS, connections=dict(CONNECTIONS["connections"]))
+        del connections["connections"]["drop"], connections["connections"]["hook"]
+        # Only the burst's runs: no catch-up of earlier days, no warning for a full minute.
+        connections["policy"] = {
+            **CONNECTIONS["policy"],
+            "max_catchup_periods": 0,
+            "max_reports_per_slot": n,
+        }
+        text = yaml.safe_dump(connections, sort_keys=False).replace("{root}", str(root))
+        (root / "connections.yaml").write_text(text)
+        ensure_demo_warehouse(root / "demo_warehouse.sqlite")  # not built by 4 runs at once
+        env.update(REPORTS_DIR=str(reports), REPORTS_CONNECTIONS=str(root / "connections.yaml"))
+        module = "reports_pipeline.definitions"
+    else:
+        code = BURST_NAIVE_LOCATION.format(n=n, hh=due.hour, mm=due.minute)
+        (root / "naive_burst.py").write_text(code)
+        module = "naive_burst"
+    workspace = {
+        "load_from": [
+            {
+                "python_module": {
+                    "module_name": module,
+                    "attribute": "defs",
+                    "working_directory": str(root),
+                    "location_name": side,
+                }
+            }
+        ]
+    }
+    (root / "workspace.yaml").write_text(yaml.safe_dump(workspace))
+    env["DAGSTER_HOME"] = str(home)
+    log = open(root / "daemon.log", "w")
+    daemon = subprocess.Popen(
+        [str(Path(PYTHON).parent / "dagster-daemon"), "run", "-w", str(root / "workspace.yaml")],
+        cwd=root,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # its code server and run workers share its session
+    )
+    print(f"  {side}: {n} runs due at {due:%H:%M} UTC, daemon pid {daemon.pid}", flush=True)
+    try:
+        _wait_until(due)
+        cpu_at_tick = _session_cpu(daemon.pid)
+        deadline = time.monotonic() + options.burst_timeout
+        with DagsterInstance.from_config(str(home)) as instance:
+            while time.monotonic() < deadline and daemon.poll() is None:
+                records = instance.get_run_records()
+                if sum(r.dagster_run.status.value in FINISHED for r in records) >= n:
+                    break
+                time.sleep(3)
+            cpu = _session_cpu(daemon.pid) - cpu_at_tick
+            records = instance.get_run_records()
+    finally:
+        if daemon.poll() is None:
+            os.killpg(daemon.pid, signal.SIGTERM)
+            try:
+                daemon.wait(60)
+            except subprocess.TimeoutExpired:
+                os.killpg(daemon.pid, signal.SIGKILL)
+                daemon.wait(60)
+        log.close()
+    return _burst_figures(records, n, due, cpu, root)
+
+
+def _burst_figures(records, n: int, due: datetime, cpu: float, root: Path) -> dict:
+    tick = due.timestamp()
+    created = sorted(r.create_timestamp.timestamp() - tick for r in records)
+    finished = [r for r in records if r.dagster_run.status.value in FINISHED]
+    ends = sorted(r.end_time - tick for r in finished if r.end_time)
+    spans = sorted(r.end_time - r.start_time for r in finished if r.end_time and r.start_time)
+    per_minute = [0] * (int(max(created, default=0) // 60) + 1)
+    for seconds in created:
+        per_minute[max(0, int(seconds // 60))] += 1
+    per_job: dict[str, int] = {}
+    for r in records:
+        per_job[r.dagster_run.job_name] = per_job.get(r.dagster_run.job_name, 0) + 1
+    return {
+        "runs": len(records),
+        "created_per_minute": per_minute,
+        "all_created_s": created[-1] if len(created) >= n else None,
+        "finished_per_minute": 60 * len(ends) / ends[-1] if ends else 0.0,
+        "finished": len(finished),
+        "failed": sum(r.dagster_run.status.value != "SUCCESS" for r in finished),
+        "unfinished": len(records) - len(finished),
+        "missing": n - len(per_job),
+        "duplicates": sum(count - 1 for count in per_job.values()),
+        "cpu_per_run": cpu / max(len(finished), 1),
+        "median_run_s": spans[len(spans) // 2] if spans else 0.0,
+        "delivered": len(list((root / "outbox").rglob("*.eml"))),
+    }
+
+
+def burst_report(n: int, concurrency: int, work: Path, options) -> None:
+    print(f"burst: {n} reports due in the same minute, max_concurrent_runs {concurrency}")
+    print(f"load average before: {os.getloadavg()}", flush=True)
+    ours = run_burst("ours", n, concurrency, work, options)
+    naive = run_burst("naive", n, concurrency, work, options)
+    print(f"load average after: {os.getloadavg()}\n")
+    ratio = ours["finished_per_minute"] / naive["finished_per_minute"] if naive["finished"] else 0
+
+    def created(figures):
+        s = figures["all_created_s"]
+        return "not all" if s is None else f"{s:.0f}"
+
+    rows = [
+        ("what", "ours", "naive trivial jobs", "ours / naive"),
+        (
+            "runs created per minute after the tick",
+            ", ".join(map(str, ours["created_per_minute"])),
+            ", ".join(map(str, naive["created_per_minute"])),
+            "",
+        ),
+        ("all runs created, s after the minute", created(ours), created(naive), ""),
+        (
+            "runs finished per minute (tick to last end)",
+            f"{ours['finished_per_minute']:.1f}",
+            f"{naive['finished_per_minute']:.1f}",
+            f"{ratio:.2f}×",
+        ),
+        (
+            "CPU s per run (daemon, code server, run workers)",
+            f"{ours['cpu_per_run']:.2f}",
+            f"{naive['cpu_per_run']:.2f}",
+            f"{ours['cpu_per_run'] / max(naive['cpu_per_run'], 1e-9):.2f}×",
+        ),
+        (
+            "a run's wall s, start to end (median)",
+            f"{ours['median_run_s']:.1f}",
+            f"{naive['median_run_s']:.1f}",
+            "",
+        ),
+        (
+            "runs finished / created",
+            f"{ours['finished']} / {ours['runs']}",
+            f"{naive['finished']} / {naive['runs']}",
+            "",
+        ),
+        (
+            "failed, unfinished at the time limit",
+            f"{ours['failed']}, {ours['unfinished']}",
+            f"{naive['failed']}, {naive['unfinished']}",
+            "",
+        ),
+        (
+            "jobs without a run, runs beyond one per job",
+            f"{ours['missing']}, {ours['duplicates']}",
+            f"{naive['missing']}, {naive['duplicates']}",
+            "",
+        ),
+        ("e-mails in the outbox", str(ours["delivered"]), "", ""),
+    ]
+    _print_table(rows)
+    all_in_90 = ours["all_created_s"] is not None and ours["all_created_s"] <= 90
+    clean = not (ours["failed"] or ours["unfinished"] or ours["missing"] or ours["duplicates"])
+    print()
+    print("| target | measured | verdict |\n|---|---|---|")
+    print(
+        f"| runs finished per minute ≥ 0.9× the trivial jobs' | {ratio:.2f}× | "
+        f"{_verdict(ratio >= 0.9, False)} |"
+    )
+    print(
+        f"| all {n} runs created within 90 s of the minute | {created(ours)} s | "
+        f"{_verdict(all_in_90, False)} |"
+    )
+    print(
+        f"| every report run once, none failed | {ours['finished'] - ours['failed']} succeeded "
+        f"of {n}, {ours['duplicates']} duplicates | {_verdict(clean, False)} |"
+    )
 
 
 if __name__ == "__main__":
