@@ -24,6 +24,7 @@ HEAVY = (
     "sendgrid",
     "openpyxl",
     "xlsxwriter",
+    "holidays",  # only reports that skip public holidays look a calendar up
 )
 
 # Every kind of target and a format of each kind in the same deployment, so that the csv

@@ -1,9 +1,15 @@
-"""Public holiday calendars (the ``holidays`` package), by country and optional subdivision."""
+"""Public holiday calendars (the ``holidays`` package), by country and optional subdivision.
+
+The package is imported on first use: it is loaded only by reports that name a calendar, not by
+every run worker and every validation (README, "Scale").
+"""
 
 from datetime import date
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-import holidays
+if TYPE_CHECKING:
+    import holidays
 
 
 def _split(calendar: str) -> tuple[str, str | None]:
@@ -13,6 +19,8 @@ def _split(calendar: str) -> tuple[str, str | None]:
 
 def check_holiday_calendar(calendar: str) -> str:
     """``US``, ``DE``, ``GB`` or with a subdivision ``US-NY``, ``DE-BY``; else a clear error."""
+    import holidays
+
     country, subdivision = _split(calendar)
     supported = holidays.list_supported_countries()
     if country not in supported:
@@ -29,7 +37,9 @@ def check_holiday_calendar(calendar: str) -> str:
 
 
 @lru_cache(maxsize=64)
-def _calendar(calendar: str) -> holidays.HolidayBase:
+def _calendar(calendar: str) -> "holidays.HolidayBase":
+    import holidays
+
     country, subdivision = _split(calendar)
     # Years are filled in on first look-up of a date, so one object serves every year.
     return holidays.country_holidays(country, subdiv=subdivision)
