@@ -79,8 +79,14 @@ class DagsterProcess:
             try:
                 self.process.wait(timeout=60)
             except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=10)
+                pass
+        # The group is the process's own session: whatever it started and left behind (a code
+        # server spawned while the daemon shut down) goes too, so no test leaks a process.
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.process.wait(timeout=10)
 
 
 def initialise_instance(env: dict) -> None:
