@@ -125,10 +125,10 @@ def generate_project(root: Path, n: int) -> tuple[Path, Path]:
 
 
 NAIVE_LOCATION = '''
-"""N trivial jobs, one op and one schedule each: what Dagster costs with nothing added."""
-from dagster import Definitions, ScheduleDefinition, in_process_executor, job, op
-
-N = {n}
+"""{n} trivial jobs, one op and one schedule each: what Dagster costs with nothing added."""
+from dagster import (
+    DefaultScheduleStatus, Definitions, ScheduleDefinition, in_process_executor, job, op,
+)
 
 
 def make(i):
@@ -140,12 +140,14 @@ def make(i):
     def trivial():
         step()
 
-    return trivial, ScheduleDefinition(job=trivial, cron_schedule=f"{{i % 60}} 7 * * *")
+    return trivial, ScheduleDefinition(job=trivial, {schedule})
 
 
-built = [make(i) for i in range(N)]
+built = [make(i) for i in range({n})]
 defs = Definitions(jobs=[j for j, _ in built], schedules=[s for _, s in built])
 '''
+# The load benchmark's schedules, spread over an hour (Dagster's default status: stopped).
+LOAD_SCHEDULE = 'cron_schedule=f"{i % 60} 7 * * *"'
 
 # Run in a child: the location's full build and its snapshot, as the webserver/daemon load it.
 BUILD_SCRIPT = """
@@ -269,7 +271,8 @@ def measure_size(n: int, work: Path, serve_grpc: bool) -> dict:
     reports, connections = generate_project(root, n)
     naive_dir = root / "naive"
     naive_dir.mkdir()
-    (naive_dir / f"naive_location_{n}.py").write_text(NAIVE_LOCATION.format(n=n))
+    location = NAIVE_LOCATION.format(n=n, schedule=LOAD_SCHEDULE)
+    (naive_dir / f"naive_location_{n}.py").write_text(location)
     env = {
         **os.environ,
         "REPORTS_DIR": str(reports),
@@ -455,34 +458,11 @@ def main() -> None:
 
 # --- Bursts: N reports due in the same minute, through a real dagster-daemon ---------------
 
-BURST_NAIVE_LOCATION = '''
-"""N trivial jobs whose schedules are all due at {hh:02d}:{mm:02d} UTC."""
-from dagster import (
-    DefaultScheduleStatus, Definitions, ScheduleDefinition, in_process_executor, job, op,
+# The burst's schedules: every one due at the same minute, running from the start.
+BURST_SCHEDULE = (
+    'cron_schedule="{mm} {hh} * * *", execution_timezone="UTC", '
+    "default_status=DefaultScheduleStatus.RUNNING"
 )
-
-
-def make(i):
-    @op(name=f"step_{{i}}")
-    def step():
-        return i
-
-    @job(name=f"job_{{i:05d}}", executor_def=in_process_executor)
-    def trivial():
-        step()
-
-    schedule = ScheduleDefinition(
-        job=trivial,
-        cron_schedule="{mm} {hh} * * *",
-        execution_timezone="UTC",
-        default_status=DefaultScheduleStatus.RUNNING,
-    )
-    return trivial, schedule
-
-
-built = [make(i) for i in range({n})]
-defs = Definitions(jobs=[j for j, _ in built], schedules=[s for _, s in built])
-'''
 
 FINISHED = ("SUCCESS", "FAILURE", "CANCELED")
 
@@ -577,7 +557,9 @@ def run_burst(side: str, n: int, concurrency: int, work: Path, options) -> dict:
         env.update(REPORTS_DIR=str(reports), REPORTS_CONNECTIONS=str(root / "connections.yaml"))
         module = "reports_pipeline.definitions"
     else:
-        code = BURST_NAIVE_LOCATION.format(n=n, hh=due.hour, mm=due.minute)
+        code = NAIVE_LOCATION.format(
+            n=n, schedule=BURST_SCHEDULE.format(hh=due.hour, mm=due.minute)
+        )
         (root / "naive_burst.py").write_text(code)
         module = "naive_burst"
     workspace = {
