@@ -28,6 +28,8 @@ import requests
 
 from reports_pipeline.delivery.errors import PermanentDeliveryError, TransientDeliveryError
 from reports_pipeline.delivery.receipts import DeliveryReceipt
+from reports_pipeline.redaction import Redactor
+from reports_pipeline.secret_values import url_secrets
 
 USER_AGENT = "reports_pipeline-webhook/1"
 _EXCERPT_CHARS = 500
@@ -93,12 +95,10 @@ def _redacted(exc: Exception) -> str:
     return re.sub(r"\?[^\s'\")]*", "?…", f"{type(exc).__name__}: {exc}")
 
 
-def _scrub(text: str, settings: WebhookSettings) -> str:
-    """``text`` with our credentials masked, in case an endpoint echoes the request back."""
-    for secret in (settings.bearer_token, settings.basic_password, settings.api_key):
-        if secret:
-            text = text.replace(secret, "***")
-    return text
+def _redactor(settings: WebhookSettings) -> Redactor:
+    """Masks our credentials in every form, in case an endpoint echoes the request back."""
+    secrets = (settings.bearer_token, settings.basic_password, settings.api_key)
+    return Redactor([*secrets, settings.signing_secret, *url_secrets(settings.url)])
 
 
 def _auth_headers(settings: WebhookSettings) -> dict[str, str]:
@@ -135,10 +135,11 @@ def _signature_headers(
     return {"X-Signature-Timestamp": str(timestamp), "X-Signature": f"sha256={digest}"}
 
 
-def _excerpt(response: requests.Response) -> str:
+def _excerpt(response: requests.Response, redactor: Redactor) -> str:
+    # Scrubbed before it is cut: a cut through a secret would leave its start readable.
     raw = next(response.iter_content(4 * _EXCERPT_CHARS), b"")
     text = " ".join(raw.decode(response.encoding or "utf-8", "replace").split())
-    return text if len(text) <= _EXCERPT_CHARS else text[:_EXCERPT_CHARS] + "…"
+    return redactor.text(text, _EXCERPT_CHARS, cut_off=len(raw) == 4 * _EXCERPT_CHARS)
 
 
 @contextmanager
@@ -211,7 +212,7 @@ def send_webhook(
             headers.update(_signature_headers(settings.signing_secret, timestamp, in_memory, file))
         size = len(body) if isinstance(body, bytes) else file.stat().st_size
         with _request(settings, settings.method, data=body, headers=headers) as response:
-            excerpt = _scrub(_excerpt(response), settings)
+            excerpt = _excerpt(response, _redactor(settings))
     elapsed_ms = round((time.monotonic() - started) * 1000)
     answer = f"{response.status_code} {response.reason}".strip()
     if 200 <= response.status_code < 300:

@@ -1,6 +1,7 @@
 """The deliver step of one target: exactly once per report, period, target and content."""
 
 import time
+import traceback
 from dataclasses import replace
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from dagster import (
 )
 
 from reports_pipeline.delivery.email_message import attachment_content_type
-from reports_pipeline.delivery.errors import DeliveryError
+from reports_pipeline.delivery.errors import DeliveryError, TransientDeliveryError
 from reports_pipeline.delivery.request import DeliveryRequest, Preview
 from reports_pipeline.jobs.ledger import (
     FORCE_TAG,
@@ -27,7 +28,9 @@ from reports_pipeline.jobs.ledger import (
     target_id,
 )
 from reports_pipeline.jobs.retry import retry_policy
+from reports_pipeline.redaction import Redactor
 from reports_pipeline.scheduling.run_period import period_of_run
+from reports_pipeline.secret_values import secrets_in_scope
 from reports_pipeline.spec.connections import ConnectionsFile
 from reports_pipeline.spec.loader import LoadedReport
 from reports_pipeline.spec.report import DeliveryTarget
@@ -109,41 +112,39 @@ def build_delivery_op(
             return
         if decision.reason:
             context.log.info(f"{channel}: {decision.reason}: sending")
-        request = replace(
-            _request(context, report, stored, period, max_bytes),
-            delivery_id=decision.delivery_id,
-        )
-        if link_source and not storage.public_base_url:
-            s3_key, s3_target = link_source
-            request = _with_link(request, getattr(context.resources, s3_key), s3_target)
-        elif storage.public_base_url:
-            request = _with_public_link(request, storage.public_base_url, stored, storage)
+        # Every text from here on may quote a server's answer or a library's view of the
+        # request: it is scrubbed of the deployment's secrets before Dagster stores or logs it.
+        redactor = Redactor(secrets_in_scope(connections.connections.values()))
+        where = f"deliver[{index}].{channel} via '{resource_key}' (attempt {attempt})"
         started = time.monotonic()
         try:
+            request = replace(
+                _request(context, report, stored, period, max_bytes),
+                delivery_id=decision.delivery_id,
+            )
+            if link_source and not storage.public_base_url:
+                s3_key, s3_target = link_source
+                request = _with_link(request, getattr(context.resources, s3_key), s3_target)
+            elif storage.public_base_url:
+                request = _with_public_link(request, storage.public_base_url, stored, storage)
             receipt = getattr(context.resources, resource_key).deliver(
                 request,
                 target.settings,
                 **({"body": _body(report, target)} if channel == "email" else {}),
             )
-        except DeliveryError as exc:
-            where = f"deliver[{index}].{channel} via '{resource_key}' (attempt {attempt})"
-            if exc.permanent:
-                raise Failure(
-                    description=f"{where} failed: {exc}",
-                    metadata={"status": "failed", "attempt": attempt, "error": str(exc)},
-                    allow_retries=False,
-                ) from None
-            context.log.warning(f"{where}: {exc}; will retry if attempts remain")
-            raise
+        except Exception as exc:
+            # `from None` throughout: the original, secrets and all, must not be chained into
+            # the error Dagster stores in the event log.
+            raise _clean_error(exc, redactor, where, attempt, context) from None
         record_delivery(
             context.instance,
             key,
             decision,
             run_id=context.run_id,
-            summary=receipt.summary,
+            summary=redactor.text(receipt.summary),
             sha256=stored["sha256"],
         )
-        context.log.info(f"{channel}: {receipt.summary}")
+        context.log.info(redactor.text(f"{channel}: {receipt.summary}"))
         earlier = decision.earlier
         yield Output(
             None,
@@ -160,11 +161,43 @@ def build_delivery_op(
                 "attempt": attempt,
                 "seconds": round(time.monotonic() - started, 3),
                 "connection": resource_key,
-                "answer": MetadataValue.json(receipt.details),
+                "answer": MetadataValue.json(redactor.value(receipt.details)),
             },
         )
 
     return deliver
+
+
+def _clean_error(
+    exc: Exception, redactor: Redactor, where: str, attempt: int, context: OpExecutionContext
+) -> Exception:
+    """What the step raises instead of ``exc``: the same outcome, with scrubbed text only.
+
+    A refusal fails the step at once; a transient error is retried by the step's policy; any
+    other error (a library's own, a bug) is retried too, its scrubbed traceback kept in the
+    failure's metadata for whoever debugs it.
+    """
+    if isinstance(exc, DeliveryError):
+        error = redactor.text(str(exc))
+        if exc.permanent:
+            return Failure(
+                description=f"{where} failed: {error}",
+                metadata={"status": "failed", "attempt": attempt, "error": error},
+                allow_retries=False,
+            )
+        context.log.warning(f"{where}: {error}; will retry if attempts remain")
+        return TransientDeliveryError(error)
+    error = redactor.text(f"{type(exc).__name__}: {exc}")
+    trace = "".join(traceback.format_exception(exc))
+    return Failure(
+        description=f"{where} failed: {error}",
+        metadata={
+            "status": "failed",
+            "attempt": attempt,
+            "error": error,
+            "traceback": MetadataValue.text(redactor.text(trace, limit=20_000)),
+        },
+    )
 
 
 def _request(context, report, stored, period, max_bytes) -> DeliveryRequest:
