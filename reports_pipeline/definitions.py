@@ -29,7 +29,10 @@ from reports_pipeline.scheduling.cadence import partitions_definition
 from reports_pipeline.scheduling.report_schedule import build_report_schedule
 from reports_pipeline.sensors.catch_up import build_catch_up_sensor
 from reports_pipeline.sensors.failure_notice import build_failure_notice_sensor
-from reports_pipeline.sensors.invalid_report_file import build_invalid_report_file_sensor
+from reports_pipeline.sensors.invalid_report_file import (
+    build_invalid_report_file_sensor,
+    invalid_file_sensor_names,
+)
 from reports_pipeline.sensors.pool_limits import build_pool_limits_sensor
 from reports_pipeline.spec.loader import load_project
 from reports_pipeline.spec.yaml_source import SpecError
@@ -59,7 +62,10 @@ def build_definitions(
             continue
         jobs.append(report_job)
         reports.append((report.spec, report_job))
-    sensors = [build_invalid_report_file_sensor(f, errors) for f, errors in broken.items()]
+    sensor_names = invalid_file_sensor_names(broken)  # distinct even where slugs collide
+    sensors = [
+        build_invalid_report_file_sensor(f, errors, sensor_names[f]) for f, errors in broken.items()
+    ]
     if any(job.partitions_def is not None for job in jobs):
         policy = project.connections.policy
         sensors.append(build_catch_up_sensor(reports, policy.max_catchup_periods))

@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 
 from reports_pipeline.spec.loader import find_report_files
+from reports_pipeline.spec.yaml_source import MAX_FILE_BYTES
 
 # A top-level `name: value` line, the value optionally quoted, optionally followed by a comment.
 _NAME_LINE = re.compile(rb"^name:[ \t]*(['\"]?)([A-Za-z0-9_.\-]+)\1[ \t]*(?:#.*)?$", re.MULTILINE)
@@ -28,9 +29,12 @@ def files_declaring(name: str, paths: list[Path]) -> list[Path]:
     found = []
     for path in find_report_files(paths):
         try:
-            text = path.read_bytes()
+            with path.open("rb") as file:
+                text = file.read(MAX_FILE_BYTES + 1)
         except OSError:
             continue  # the full load reports unreadable files; here it only cannot be the one
+        if len(text) > MAX_FILE_BYTES:
+            continue  # refused by the full load too: never read a huge file whole
         if needle in text and declared_name(text) == name:
             found.append(path)
     return found

@@ -145,10 +145,12 @@ def test_the_full_load_decides_what_the_name_scan_cannot(tmp_path):
     repository = lazy_repository([reports], tmp_path / "none.yaml")
     assert repository.get_job("flow_style").name == "flow_style"
     assert repository._repository_data.full_load_done
-    # The first file of a duplicated name wins, as in the full load; the second is reported.
-    assert repository.get_job("twice").tags["reports/name"] == "twice"
+    # A name claimed twice is refused in both files, as in the full load: no job, two markers.
+    assert not repository.has_job("twice")
     invalid = [s.name for s in repository.sensor_defs if s.name.startswith("invalid_report_file")]
-    assert invalid and invalid[0].endswith("b_twice_yaml")
+    assert len(invalid) == 2
+    assert {name.endswith("a_twice_yaml") for name in invalid} == {True, False}
+    assert {name.endswith("b_twice_yaml") for name in invalid} == {True, False}
 
 
 def test_a_file_whose_name_line_lies_falls_back_to_the_full_load(tmp_path):

@@ -351,49 +351,85 @@ def with_policy_defaults(spec: ReportSpec, connections: ConnectionsFile) -> Repo
 def load_project(paths: list[Path], connections_file: Path | None) -> ReportProject:
     """Load every report under ``paths``; bad files are reported, good ones are kept.
 
-    Checks across reports come last: owners over their limit (errors), then copies and
-    crowded minutes among the reports still valid (warnings).
+    Checks across reports come last: names claimed by several files (errors in each of them),
+    owners over their limit (errors), then copies and crowded minutes among the reports still
+    valid (warnings).
     """
     connections, errors = load_connections(connections_file)
     project = ReportProject(reports=[], connections=connections, errors=list(errors))
     parsed: list[LoadedReport] = []  # every report that parsed, valid or not: owners own them
-    first_by_name: dict[str, LoadedReport] = {}
     for path in find_report_files(paths):
-        try:
-            document = read_yaml_file(path, display_path(path))
-            spec = parse_report(document)
-        except SpecFileError as exc:
-            project.errors.extend(exc.errors)
+        loaded, problems = _load_report_file(path, connections)
+        project.errors.extend(problems)
+        if loaded is None:
             continue
-        problems = check_report(spec, document, path, connections)
-        if spec.name in first_by_name:
-            first = first_by_name[spec.name]
-            problems.append(
-                SpecError(
-                    document.path,
-                    document.line_of(("name",)),
-                    "name",
-                    f"duplicate report name '{spec.name}' (also in {first.shown_as}); "
-                    "names must be unique, rename one of them",
-                )
-            )
-        loaded = LoadedReport(
-            spec=with_policy_defaults(spec, connections), path=path, document=document
-        )
         parsed.append(loaded)
-        if problems:
-            project.errors.extend(problems)
-            continue
-        first_by_name[spec.name] = loaded
-        project.reports.append(loaded)
+        if not problems:
+            project.reports.append(loaded)
     _check_across_reports(project, parsed)
     return project
 
 
+def _load_report_file(
+    path: Path, connections: ConnectionsFile
+) -> tuple[LoadedReport | None, list[SpecError]]:
+    """One file's report (None if it does not parse) and its problems; never raises, so that
+    whatever a file holds, the other files still load."""
+    shown_as = display_path(path)
+    try:
+        document = read_yaml_file(path, shown_as)
+        spec = parse_report(document)
+        problems = check_report(spec, document, path, connections)
+        return LoadedReport(
+            spec=with_policy_defaults(spec, connections), path=path, document=document
+        ), problems
+    except SpecFileError as exc:
+        return None, exc.errors
+    except Exception as exc:  # a loader bug must cost one file, not the location
+        # Only the exception's type: its text may quote any value of the file.
+        return None, [
+            SpecError(
+                shown_as,
+                0,
+                "",
+                f"this file could not be checked (an unexpected {type(exc).__name__} in the"
+                " loader); please report it with the file",
+            )
+        ]
+
+
+def duplicate_name_errors(reports: list[LoadedReport]) -> list[SpecError]:
+    """An error in each file of a name that several files claim.
+
+    Neither file wins: choosing one by file order would let a new file silently replace a
+    report that runs today (or a renamed folder swap two reports).
+    """
+    by_name: dict[str, list[LoadedReport]] = {}
+    for loaded in reports:
+        by_name.setdefault(loaded.spec.name, []).append(loaded)
+    errors = []
+    for name, claimants in by_name.items():
+        if len(claimants) < 2:
+            continue
+        for loaded in claimants:
+            others = ", ".join(other.shown_as for other in claimants if other is not loaded)
+            errors.append(
+                SpecError(
+                    loaded.shown_as,
+                    loaded.document.line_of(("name",)),
+                    "name",
+                    f"duplicate report name '{name}' (also in {others}); names must be unique:"
+                    " none of these files is scheduled until all but one are renamed",
+                )
+            )
+    return errors
+
+
 def _check_across_reports(project: ReportProject, parsed: list[LoadedReport]) -> None:
     """Add the errors and warnings that need every report; drop reports that fail them."""
+    duplicates = duplicate_name_errors(parsed)
     over_limit = owner_limit_errors(parsed, project.connections.policy)
-    project.errors.extend(over_limit)
-    rejected = {error.file for error in over_limit}
+    project.errors.extend(duplicates + over_limit)
+    rejected = {error.file for error in duplicates + over_limit}
     project.reports = [r for r in project.reports if r.shown_as not in rejected]
     project.warnings.extend(schedule_conflicts(project.reports, project.connections))

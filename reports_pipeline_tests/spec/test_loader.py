@@ -149,13 +149,34 @@ def test_unquoted_on_and_time_mean_what_the_analyst_wrote(tmp_path):
     assert (schedule.at.hour, schedule.at.minute) == (9, 30)
 
 
-def test_duplicate_report_names_keep_the_first_and_reject_the_second(tmp_path):
+def test_a_duplicate_report_name_is_refused_in_every_file_that_claims_it(tmp_path):
     write_report(tmp_path / "reports", report_dict(), "a.yaml")
     write_report(tmp_path / "reports", report_dict(), "b.yaml")
+    write_report(tmp_path / "reports", report_dict(name="other"), "c.yaml")
     project = load_project([tmp_path / "reports"], None)
-    assert [r.path.name for r in project.reports] == ["a.yaml"]
-    assert len(project.errors) == 1
-    assert "b.yaml:1: name: duplicate report name 'test_report' (also in" in str(project.errors[0])
+    # Neither file wins by its place in the folder: a newcomer cannot replace a running report.
+    assert [r.path.name for r in project.reports] == ["c.yaml"]
+    messages = sorted(str(error) for error in project.errors)
+    assert len(messages) == 2
+    assert re.search(
+        r"a\.yaml:1: name: duplicate report name 'test_report' \(also in \S*b\.yaml\)", messages[0]
+    )
+    assert re.search(
+        r"b\.yaml:1: name: duplicate report name 'test_report' \(also in \S*a\.yaml\)", messages[1]
+    )
+    assert "none of these files is scheduled until all but one are renamed" in messages[0]
+
+
+def test_a_duplicate_name_counts_even_when_the_other_file_has_other_errors(tmp_path):
+    write_report(tmp_path / "reports", report_dict(), "a.yaml")
+    write_report(
+        tmp_path / "reports",
+        report_dict(source={"sql": "select 1", "connection": "nope"}),
+        "b.yaml",
+    )
+    project = load_project([tmp_path / "reports"], None)
+    assert project.reports == []
+    assert {Path(file).name for file in project.errors_by_file()} == {"a.yaml", "b.yaml"}
 
 
 def test_unknown_connection_lists_the_known_ones(tmp_path):
