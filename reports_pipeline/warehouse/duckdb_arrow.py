@@ -10,6 +10,7 @@ import sqlalchemy
 from sqlalchemy import text
 
 from reports_pipeline.warehouse.errors import QueryError
+from reports_pipeline.warehouse.placeholders import bindable_text
 
 _DAYS_PER_MONTH = 30  # as DuckDB's own Python conversion of an interval to a timedelta
 
@@ -26,8 +27,8 @@ def stream_duckdb(
     ``limit.call()`` bounds each wait for the database: starting the query and each batch.
     """
     # SQLAlchemy finds the :name parameters as it does to execute text(sql) on DuckDB, as $1,
-    # $2, ... in the order of positiontup; DuckDB binds them.
-    compiled = text(sql).compile(dialect=connection.dialect)
+    # $2, ... in the order of positiontup; DuckDB binds them. A :name in quotes is text.
+    compiled = text(bindable_text(sql)).compile(dialect=connection.dialect)
     values = compiled.construct_params(params)
     positional = [values[name] for name in compiled.positiontup or ()]
     connection.begin()  # a DuckDB transaction, rolled back when the connection closes

@@ -18,6 +18,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from reports_pipeline.warehouse.duckdb_arrow import stream_duckdb
 from reports_pipeline.warehouse.errors import QueryError, QueryTimeout, transient_reason
+from reports_pipeline.warehouse.placeholders import bindable_text
 from reports_pipeline.warehouse.postgres_copy import stream_postgres
 
 __all__ = ["QueryError", "QueryTimeout", "create_warehouse_engine", "stream_record_batches"]
@@ -61,7 +62,9 @@ def stream_record_batches(
     become text, and JSON objects or arrays become JSON text. At least one batch is yielded:
     with no rows it is empty but carries the column names.
 
-    Parameters are always bound, never formatted into the SQL. Postgres and DuckDB receive
+    Parameters are always bound, never formatted into the SQL as text: only a ``:name`` in the
+    query's code is one, and one inside a string literal, quoted name or comment is left as
+    it is written (``placeholders``). Postgres and DuckDB receive
     timezone-aware datetimes as they are. SQLite: timestamps are compared as UTC text, so
     every datetime parameter is passed as UTC ``'YYYY-MM-DD HH:MM:SS'`` (dates as
     ``'YYYY-MM-DD'``), the format of the demo warehouse.
@@ -106,7 +109,8 @@ def _stream_rows(
     if connection.dialect.name == "sqlite":
         bound = {key: _sqlite_param(value) for key, value in bound.items()}
     with limit.call():
-        result = connection.execution_options(yield_per=batch_size).execute(text(sql), bound)
+        statement = text(bindable_text(sql))  # a :name in quotes is text, not a parameter
+        result = connection.execution_options(yield_per=batch_size).execute(statement, bound)
     if not result.returns_rows:
         raise QueryError("the query returned no result set (is it a SELECT?)")
     names = list(result.keys())

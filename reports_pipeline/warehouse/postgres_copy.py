@@ -21,6 +21,7 @@ import sqlalchemy
 from sqlalchemy import text
 
 from reports_pipeline.warehouse.errors import QueryError
+from reports_pipeline.warehouse.placeholders import bindable_text, segments
 
 # pg_type OIDs of the types Arrow parses from Postgres's CSV; every other type arrives as text.
 _ARROW_TYPES = {
@@ -67,6 +68,8 @@ def stream_postgres(
     # input order stays), and floats that read back exactly on servers older than 12.
     connection.exec_driver_sql("SET LOCAL DateStyle = 'ISO'")
     connection.exec_driver_sql("SET LOCAL extra_float_digits = 3")
+    # Backslashes are plain characters in '...' strings, as placeholders.segments reads them.
+    connection.exec_driver_sql("SET LOCAL standard_conforming_strings = on")
     query = _bound_query(connection, raw, sql, params)
     with raw.cursor() as cursor, limit.call():
         # LIMIT 0 plans the query without running it; the description has the column types.
@@ -99,14 +102,41 @@ def stream_postgres(
 def _bound_query(connection: sqlalchemy.Connection, raw: Any, sql: str, params: dict) -> bytes:
     """``sql`` with its ``:name`` parameters replaced by escaped literals.
 
-    SQLAlchemy finds the parameters as it does to execute ``text(sql)``, and psycopg2's
-    ``mogrify`` quotes the values exactly as its ``execute`` does: psycopg2 always binds on the
-    client side, so this is the same binding the query had through a cursor.
+    COPY cannot take bind parameters, so the values are written into the SQL. Only a ``:name``
+    in the query's code is a parameter (``placeholders.bindable_text``): one inside a string
+    literal, quoted name or comment stays text, as a value written there could end the literal
+    and become SQL. SQLAlchemy then finds the parameters as it does to execute ``text(sql)``,
+    and psycopg2's ``mogrify`` quotes the values exactly as its ``execute`` does: psycopg2
+    always binds on the client side, so this is the same binding the query had through a cursor.
     """
     # COPY (...) takes one statement without its semicolon.
-    compiled = text(_TRAILING_SEMICOLONS.sub("", sql)).compile(dialect=connection.dialect)
+    statement = _one_query(_TRAILING_SEMICOLONS.sub("", sql))
+    statement = bindable_text(statement)
+    compiled = text(statement).compile(dialect=connection.dialect)
     with raw.cursor() as cursor:
-        return cursor.mogrify(compiled.string, compiled.construct_params(params))
+        try:
+            return cursor.mogrify(compiled.string, compiled.construct_params(params))
+        except ValueError as exc:  # a NUL character, which no Postgres text can hold
+            raise QueryError(f"a parameter value cannot be sent to Postgres: {exc}") from None
+
+
+def _one_query(sql: str) -> str:
+    """``sql`` if it is one query that stays inside the parentheses it is wrapped in.
+
+    A ``)`` too many or a ``;`` would end the COPY's query early and run what follows as
+    statements of their own: the rollback does not undo all of them (``COPY … TO PROGRAM``).
+    """
+    depth = 0
+    for segment in segments(sql):
+        if segment.part != "code":
+            continue
+        for char in segment.text:
+            depth += {"(": 1, ")": -1}.get(char, 0)
+            if depth < 0 or char == ";":
+                raise QueryError(
+                    f"the query must be one SELECT statement: unexpected {char!r} outside quotes"
+                )
+    return sql
 
 
 def _declared_decimal(column: Any) -> pa.DataType | None:

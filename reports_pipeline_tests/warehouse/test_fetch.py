@@ -485,3 +485,95 @@ def test_a_duckdb_file_locked_by_another_process_is_transient(tmp_path):
     assert error.transient is not None
     syntax = _query_error(create_warehouse_engine(f"duckdb:///{path}"), "selec 1")
     assert syntax.transient is None
+
+
+HOSTILE_VALUES = [
+    "' union select secret from secrets --",
+    "x' or '1'='1",
+    "\\' union select secret from secrets --",
+    "'; drop table public_rows; --",
+    "$$ union select secret from secrets $$",
+    "*/ union select secret from secrets /*",
+    "\n union select secret from secrets --",
+    '" union select secret from secrets --',
+    "%' union select secret from secrets where '%'='",
+    "Zürich 東京 🙂 \u202e",
+]
+
+
+def _create_public_and_secret_rows(engine: sqlalchemy.Engine) -> None:
+    with engine.begin() as connection:
+        connection.exec_driver_sql("drop table if exists public_rows")
+        connection.exec_driver_sql("drop table if exists secrets")
+        connection.exec_driver_sql("create table public_rows (name text)")
+        connection.exec_driver_sql("create table secrets (secret text)")
+        connection.execute(text("insert into secrets values ('TOPSECRET')"))
+        for value in HOSTILE_VALUES:
+            connection.execute(text("insert into public_rows values (:value)"), {"value": value})
+
+
+@pytest.mark.parametrize("value", HOSTILE_VALUES)
+def test_a_hostile_parameter_value_is_only_ever_a_value(engine, value):
+    _create_public_and_secret_rows(engine)
+    sql = "select name from public_rows where name = :value"
+    assert _rows(stream_record_batches(engine, sql, {"value": value})) == [{"name": value}]
+
+
+@pytest.mark.parametrize("value", HOSTILE_VALUES)
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "select name from public_rows where name like '%:value%'",
+        "select name from public_rows where name like E'%:value%'",
+        "select name from public_rows where name like $$%:value%$$",
+        'select name as ":value" from public_rows where name like \'%:value%\'',
+        "select name from public_rows -- where name = :value\nwhere name like '%:value%'",
+        "select name from public_rows /* :value */ where name like '%:value%'",
+    ],
+)
+def test_a_placeholder_in_quotes_or_a_comment_is_text_never_sql(engine, sql, value):
+    """The name in quotes is text: no row is named '%:value%', and the value never runs."""
+    if engine.dialect.name == "sqlite" and ("E'" in sql or "$$" in sql):
+        pytest.skip("SQLite has neither E'' strings nor dollar quotes")
+    _create_public_and_secret_rows(engine)
+    assert _rows(stream_record_batches(engine, sql, {"value": value})) == []
+
+
+def test_the_value_of_a_like_pattern_is_concatenated_in_code(engine):
+    _create_public_and_secret_rows(engine)
+    sql = "select name from public_rows where name like '%' || :value || '%'"
+    rows = _rows(stream_record_batches(engine, sql, {"value": "東京"}))
+    assert rows == [{"name": HOSTILE_VALUES[-1]}]
+
+
+def test_a_nul_character_in_a_value_is_refused_by_postgres_with_a_clear_error(postgres_url):
+    engine = create_warehouse_engine(postgres_url)
+    try:
+        with pytest.raises(QueryError) as raised:
+            list(stream_record_batches(engine, "select :value as v", {"value": "a\x00b"}))
+        error = raised.value
+    finally:
+        engine.dispose()
+    assert "cannot be sent to Postgres" in str(error) and "NUL" in str(error)
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "select 1) as q; select 2; --",
+        "select 1; select 2",
+        "select 1) to stdout; copy (select 1",
+    ],
+)
+def test_a_postgres_query_cannot_step_out_of_its_one_statement(postgres_url, sql):
+    engine = create_warehouse_engine(postgres_url)
+    try:
+        error = _query_error(engine, sql)
+    finally:
+        engine.dispose()
+    assert "must be one SELECT statement" in str(error)
+
+
+def test_semicolons_and_parentheses_in_quotes_and_a_trailing_semicolon_are_fine(engine):
+    sql = "select ');(' as a, 'x' as \";)\" ;  "
+    assert _rows(stream_record_batches(engine, sql, {})) == [{"a": ");(", ";)": "x"}]
