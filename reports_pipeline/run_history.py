@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from dagster import DagsterEventType, DagsterInstance, RunsFilter
 from dagster._utils.error import SerializableErrorInfo
 
+from reports_pipeline.redaction import redact
 from reports_pipeline.scheduling.run_requests import PERIOD_START_TAG
 
 # Dagster's own wrappers around the error a step raised: the cause inside says what went wrong.
@@ -98,7 +99,9 @@ def error_text(error: SerializableErrorInfo | None) -> str:
     else:
         message = re.sub(r"^(?:[A-Za-z_]\w*\.)+[A-Za-z_]\w*: ", "", message, count=1)
     lines = [line.strip() for line in message.splitlines() if line.strip()]
-    return lines[0][:300] if lines else (error.cls_name or "failed")
+    # Deliver steps store scrubbed errors; this catches what reads as a credential in any
+    # other step's error, and in runs stored before steps scrubbed theirs.
+    return redact(lines[0], limit=None)[:300] if lines else (error.cls_name or "failed")
 
 
 def _metadata_value(entry) -> object:
@@ -120,7 +123,7 @@ def step_outcomes(instance: DagsterInstance, run_id: str) -> list[StepOutcome]:
             outcome.metadata = metadata
             outcome.status = str(metadata.get("status", "done"))
             answer = metadata.get("answer")
-            outcome.detail = str(answer)[:120] if answer else ""
+            outcome.detail = redact(str(answer), limit=None)[:120] if answer else ""
         elif event.event_type == DagsterEventType.STEP_UP_FOR_RETRY:
             outcome.status = "retrying"
             outcome.detail = error_text(event.event_specific_data.error)

@@ -3,7 +3,9 @@
 Deliver steps retry :class:`TransientDeliveryError` and fail at once on
 :class:`PermanentDeliveryError`, so a wrong password is not tried ten times against a server
 that may lock the account. Messages are shown in the Dagster UI and in owner notifications:
-they must never contain a password.
+they must never contain a password. Channels keep secrets out of what they write, and the
+deliver step scrubs every message again of every secret in every form (``redaction.py``), as
+servers may quote the request back.
 """
 
 

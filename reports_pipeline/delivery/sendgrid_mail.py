@@ -31,10 +31,13 @@ from reports_pipeline.delivery.errors import (
     TransientDeliveryError,
 )
 from reports_pipeline.delivery.receipts import DeliveryReceipt
+from reports_pipeline.redaction import Redactor
 
 # The HTTP client under the sendgrid library logs every request's headers at DEBUG, the
 # Authorization header (the API key) included; a DEBUG run log must not leak the key.
 logging.getLogger("python_http_client.client").setLevel(logging.INFO)
+
+_ANSWER_CHARS = 600  # of an error message quoting SendGrid's answer
 
 
 @dataclass(frozen=True)
@@ -65,8 +68,7 @@ def _error_messages(body: bytes) -> str:
         ]
         return "; ".join(parts)
     except (ValueError, KeyError, TypeError):
-        text = " ".join(text.split())
-        return text if len(text) <= 500 else text[:500] + "…"
+        return " ".join(text.split())  # cut by _delivery_error, once scrubbed
 
 
 def _delivery_error(exc: Exception, settings: SendgridSettings, action: str) -> DeliveryError:
@@ -77,8 +79,9 @@ def _delivery_error(exc: Exception, settings: SendgridSettings, action: str) -> 
     else:  # URLError, timeouts, resets, broken answers
         message = f"cannot reach SendGrid at {settings.base_url}: {type(exc).__name__}: {exc}"
         transient = True
-    # Belt and braces: an answer echoing our request must not put the key in the run log.
-    message = message.replace(settings.api_key, "***")
+    # An answer echoing our request must not put the key in the run log, in any form; scrubbed
+    # before it is cut, so a cut cannot leave the start of the key readable.
+    message = Redactor([settings.api_key]).text(message, _ANSWER_CHARS)
     return (TransientDeliveryError if transient else PermanentDeliveryError)(message)
 
 

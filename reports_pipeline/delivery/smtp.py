@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 
 from reports_pipeline.delivery.errors import PermanentDeliveryError, TransientDeliveryError
+from reports_pipeline.redaction import Redactor
 
 
 @dataclass(frozen=True)
@@ -150,6 +151,16 @@ def _mapped_errors(where: str) -> Iterator[None]:
         raise TransientDeliveryError(f"cannot reach smtp {where}: {exc}") from None
 
 
+@contextmanager
+def _scrubbed(settings: SmtpSettings) -> Iterator[None]:
+    """Errors without the password in any form: a server may quote what it was sent (the
+    base64 of an AUTH PLAIN line) in its reply."""
+    try:
+        yield
+    except (TransientDeliveryError, PermanentDeliveryError) as exc:
+        raise type(exc)(Redactor([settings.password]).text(str(exc))) from None
+
+
 def send_via_smtp(
     message: EmailMessage, *, envelope_from: str, recipients: list[str], settings: SmtpSettings
 ) -> SmtpReceipt:
@@ -160,7 +171,7 @@ def send_via_smtp(
     timeouts and 4xx: :class:`TransientDeliveryError`. No message ever contains the password.
     """
     where = f"{settings.host}:{settings.port}"
-    with _mapped_errors(where):
+    with _scrubbed(settings), _mapped_errors(where):
         with _open(settings) as client:
             _secure_and_login(client, settings)
             refused = client.send_message(message, envelope_from, to_addrs=recipients)
@@ -178,7 +189,7 @@ def send_via_smtp(
 def check_smtp(settings: SmtpSettings) -> str:
     """Connect, secure and log in as a delivery would, without sending anything."""
     where = f"{settings.host}:{settings.port}"
-    with _mapped_errors(where):
+    with _scrubbed(settings), _mapped_errors(where):
         with _open(settings) as client:
             _secure_and_login(client, settings)
             client.noop()

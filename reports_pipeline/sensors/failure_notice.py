@@ -8,7 +8,8 @@ tag. Watching only ``monitored_jobs`` would miss runs started with ``reports run
 in process, carry no code location, and Dagster matches monitored jobs by code location first.
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from dagster import (
     DefaultSensorStatus,
@@ -22,8 +23,10 @@ from dagster._core.storage.tags import WILL_RETRY_TAG
 from reports_pipeline.delivery.failure_notice import failure_notice
 from reports_pipeline.jobs.report_job import REPORT_TAG
 from reports_pipeline.jobs.run_limits import stopped_for_time
+from reports_pipeline.redaction import Redactor
 from reports_pipeline.resources.connections import connection_resource
 from reports_pipeline.run_history import failure_lines, period_of_tags
+from reports_pipeline.secret_values import secrets_in_scope
 from reports_pipeline.spec.connections import ConnectionsFile
 from reports_pipeline.spec.report import ReportSpec
 
@@ -37,6 +40,15 @@ def _step_errors(context: RunFailureSensorContext) -> list[str]:
     if overran:  # the interrupted step's own error would not say why it was interrupted
         return [overran, *errors]
     return errors or [context.failure_event.message or "the run failed"]
+
+
+@contextmanager
+def _scrubbed_errors(redactor: Redactor, doing: str) -> Iterator[None]:
+    """A failed notice fails the sensor's tick, whose error Dagster stores: scrubbed text only."""
+    try:
+        yield
+    except Exception as exc:
+        raise RuntimeError(redactor.text(f"{doing} failed: {exc}")) from None
 
 
 def build_failure_notice_sensor(
@@ -64,21 +76,26 @@ def build_failure_notice_sensor(
         spec = specs.get(run.job_name)
         if spec is None or run.tags.get(REPORT_TAG) != run.job_name:
             return  # not a run of one of these reports (another code location's job)
+        # The errors were scrubbed when the run stored them; scrubbed again with the secrets
+        # known here, for runs stored before that and for whatever a step failed to catch.
+        redactor = Redactor(secrets_in_scope(connections.connections.values()))
         subject, text = failure_notice(
             report=spec.name,
             title=spec.display_title,
             period=period_of_tags(run.tags),
             run_id=run.run_id,
-            errors=_step_errors(context),
+            errors=[redactor.text(error) for error in _step_errors(context)],
             run_url=f"{notify.ui_base_url.rstrip('/')}/runs/{run.run_id}",
         )
         # Built here rather than bound as resources: a sensor has no resource keys of its own,
         # and EnvVar fields resolve from this process's environment like a run's.
-        mailer = connection_resource(mail).process_config_and_initialize()
-        mailer.notify(str(spec.owner), subject, text)
+        with _scrubbed_errors(redactor, "e-mailing the failure notice"):
+            mailer = connection_resource(mail).process_config_and_initialize()
+            mailer.notify(str(spec.owner), subject, text)
         context.log.info(f"told {spec.owner} that run {run.run_id} failed")
         if slack is not None and notify.slack_channel:
-            poster = connection_resource(slack).process_config_and_initialize()
-            poster.notify(notify.slack_channel, f"{subject}\n{text}")
+            with _scrubbed_errors(redactor, "posting the failure notice to Slack"):
+                poster = connection_resource(slack).process_config_and_initialize()
+                poster.notify(notify.slack_channel, f"{subject}\n{text}")
 
     return report_failure_notice
