@@ -16,6 +16,7 @@ from pydantic import (
 
 from reports_pipeline.spec.connections import RetryPolicySpec, parse_max_runtime
 from reports_pipeline.spec.durations import parse_duration
+from reports_pipeline.spec.sql_parameters import check_no_quoted_parameters
 
 REPORT_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -67,6 +68,7 @@ class Source(_Strict):
     def _has_query(self):
         if not self.sql:
             raise ValueError("a source needs sql: (the query to run)")
+        check_no_quoted_parameters(self.sql, {*self.params, "period_start", "period_end"})
         return self
 
 
