@@ -111,3 +111,15 @@ def secrets_in_scope(connections: Iterable[BaseModel]) -> set[str]:
         if isinstance(connection, BaseModel):
             found |= connection_secrets(connection)
     return found
+
+
+def secret_free_url(value, variable: str):
+    """``value`` unchanged unless it is a URL written in YAML with a secret in it (a password,
+    ``?token=``…): that is refused like a literal password."""
+    problem = url_secret_problem(value) if isinstance(value, str) else None
+    if problem:
+        raise ValueError(
+            f"{problem}; a secret is never written in YAML: put the whole URL in an environment"
+            f" variable and write {{env: {variable}}} here"
+        )
+    return value

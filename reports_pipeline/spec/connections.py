@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from reports_pipeline.secret_values import secret_free_url
 from reports_pipeline.spec.durations import parse_duration
 from reports_pipeline.spec.values import EnvRef, Setting
 
@@ -59,7 +60,7 @@ class SqlConnection(_Strict):
                 "the URL contains a password; put the whole URL in an environment variable"
                 " and write url: {env: WAREHOUSE_URL}"
             )
-        return value
+        return secret_free_url(value, "WAREHOUSE_URL")  # ?password=, ?token=… in the query
 
 
 class DemoWarehouseConnection(_Strict):
@@ -200,6 +201,7 @@ class WebhookConnection(_Strict):
     timeout: float = Field(10.0, gt=0)
 
     _secret_fields = _secrets("signing_secret")
+    _secret_free_url = field_validator("url")(lambda value: secret_free_url(value, "WEBHOOK_URL"))
 
 
 class SlackConnection(_Strict):
