@@ -7,8 +7,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from reports_pipeline.secret_values import secret_free_url
-from reports_pipeline.spec.durations import parse_duration
-from reports_pipeline.spec.values import EnvRef, Setting
+from reports_pipeline.spec.durations import Duration, parse_duration
+from reports_pipeline.spec.values import EnvRef, Number, Setting, WholeNumber
 
 CONNECTION_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 POOL_NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,100}$")
@@ -263,14 +263,10 @@ def parse_max_runtime(value: object) -> timedelta:
 
 
 class RetryPolicySpec(_Strict):
-    attempts: int = Field(3, ge=1, le=20)
-    delay: timedelta = timedelta(seconds=30)
+    attempts: WholeNumber(1, 20) = 3
+    # The first wait; exponential backoff doubles it on each further retry.
+    delay: Duration(at_most=timedelta(days=1)) = timedelta(seconds=30)
     backoff: Literal["exponential", "linear", "constant"] = "exponential"
-
-    @field_validator("delay", mode="before")
-    @classmethod
-    def _duration(cls, value):
-        return parse_duration(value)
 
 
 class TeamPolicy(_Strict):
@@ -290,26 +286,21 @@ class Policy(_Strict):
     """The deployment's limits on every report (``connections.yaml`` ``policy``)."""
 
     timezone: str = "UTC"
-    max_reports_per_owner: int = Field(10, ge=1)
-    min_interval: timedelta = timedelta(hours=1)
-    max_recipients: int = Field(50, ge=1)
+    max_reports_per_owner: WholeNumber(1, 100_000) = 10
+    min_interval: Duration() = timedelta(hours=1)
+    max_recipients: WholeNumber(1, 10_000) = 50
     allowed_recipient_domains: list[str] = []
-    max_attachment_mb: float = Field(20, gt=0)
+    max_attachment_mb: Number(0.01, 1024) = 20
     retry: RetryPolicySpec = RetryPolicySpec()
     teams: dict[str, TeamPolicy] = {}
     # How many missed periods a schedule catches up on after downtime (0: none).
-    max_catchup_periods: int = Field(7, ge=0)
+    max_catchup_periods: WholeNumber(0, 1000) = 7
     # More reports than this on one source connection in the same minute is a warning.
-    max_reports_per_slot: int = Field(5, ge=1)
+    max_reports_per_slot: WholeNumber(1, 100_000) = 5
     notify: NoticePolicy = NoticePolicy()
     # A run still going after this long is stopped by Dagster's run monitoring and its owner
     # told; a report's own max_runtime overrides it.
     max_runtime: timedelta = timedelta(hours=2)
-
-    @field_validator("min_interval", mode="before")
-    @classmethod
-    def _duration(cls, value):
-        return parse_duration(value)
 
     @field_validator("max_runtime", mode="before")
     @classmethod
@@ -320,7 +311,7 @@ class Policy(_Strict):
 class LocalStorage(_Strict):
     kind: Literal["local"] = "local"
     path: Setting = EnvRef(env="REPORTS_STORAGE", default="./var/report_files")
-    retention_days: int | None = Field(None, ge=1)
+    retention_days: WholeNumber(1, 36_500) | None = None
     # Where people can download stored files (a web server or share over the storage folder);
     # e-mails too large to attach link to <public_base_url>/<path inside storage>.
     public_base_url: str | None = None

@@ -239,9 +239,9 @@ def test_policy_defaults():
     "settings, field, fragment",
     [
         ({"min_interval": "often"}, "policy.min_interval", "'often' is not a duration"),
-        ({"max_reports_per_owner": 0}, "policy.max_reports_per_owner", "greater than or equal"),
-        ({"max_reports_per_slot": 0}, "policy.max_reports_per_slot", "greater than or equal to 1"),
-        ({"max_catchup_periods": -1}, "policy.max_catchup_periods", "greater than or equal to 0"),
+        ({"max_reports_per_owner": 0}, "policy.max_reports_per_owner", "write at least 1"),
+        ({"max_reports_per_slot": 0}, "policy.max_reports_per_slot", "write at least 1"),
+        ({"max_catchup_periods": -1}, "policy.max_catchup_periods", "write at least 0"),
     ],
 )
 def test_bad_policy_value_is_an_error_in_connections_yaml(tmp_path, settings, field, fragment):
