@@ -390,7 +390,7 @@ def _load_report_file(
         return None, [
             SpecError(
                 shown_as,
-                0,
+                1,
                 "",
                 f"this file could not be checked (an unexpected {type(exc).__name__} in the"
                 " loader); please report it with the file",

@@ -54,7 +54,7 @@ class YamlDocument:
 # Bounds on what one report file may hold, so that no file can stall or crash the loading of
 # the others. A real report is a few kilobytes, a few dozen values, and about five levels deep.
 MAX_FILE_BYTES = 1_000_000
-MAX_VALUES = 100_000  # YAML nodes (keys, values, list items), each alias counted as what it copies
+MAX_VALUES = 10_000  # YAML nodes (keys, values, list items), each alias counted as what it copies
 MAX_DEPTH = 50
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
@@ -282,7 +282,7 @@ def read_yaml_file(path: Path, shown_as: str | None = None) -> YamlDocument:
             [
                 SpecError(
                     name,
-                    0,
+                    1,
                     "",
                     f"file is larger than {MAX_FILE_BYTES:,} bytes (1 MB), the limit for a"
                     " report file; a report needs a few kilobytes (move long SQL into a view)",
