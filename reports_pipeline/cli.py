@@ -362,8 +362,16 @@ def test_connection(name: str, connections: str | None) -> None:
         # EnvVar fields are resolved from this process's environment, as a run would.
         result = resource.process_config_and_initialize().check()
     except Exception as exc:  # the reason, never a traceback or a secret
-        raise click.ClickException(f"{name}: {exc}") from None
+        raise click.ClickException(_scrubbed(f"{name}: {exc}", loaded.connections[name])) from None
     click.echo(f"{name}: ok: {result}")
+
+
+def _scrubbed(text: str, connection) -> str:
+    """``text`` without the connection's secrets, in any form (a server may echo them)."""
+    from reports_pipeline.redaction import Redactor
+    from reports_pipeline.secret_values import connection_secrets
+
+    return Redactor(connection_secrets(connection)).text(text)
 
 
 @cli.command()

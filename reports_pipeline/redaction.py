@@ -49,6 +49,8 @@ _ENCODED_NAMED_VALUE = re.compile(
 _SCHEME_CREDENTIAL = re.compile(
     r"(?P<lead>\b(?:Basic|Bearer)\s+)(?=[\w.~+/=-]*(?-i:[A-Z0-9+/=]))[\w.~+/=-]{6,}", re.I
 )
+# Tokens whose shape gives them away even when cut short: Slack's xoxb-…, SendGrid's SG.…
+_KNOWN_TOKEN = re.compile(r"\b(?:xox[a-z]-[\w-]{4,}|SG\.[\w.-]{6,})")
 _URL_USERINFO = re.compile(r"(?P<lead>\b[a-z][a-z0-9+.-]*://[^\s/?#@:'\"]*:)[^\s/?#@'\"]+@", re.I)
 _BASE64_RUN = re.compile(r"[A-Za-z0-9+/_-]+=*")
 
@@ -63,7 +65,8 @@ def redact_patterns(text: str) -> str:
     text = _URL_USERINFO.sub(lambda m: f"{m['lead']}{MASK}@", text)
     text = _ENCODED_NAMED_VALUE.sub(_lead_and_mask, text)
     text = _NAMED_VALUE.sub(_lead_and_mask, text)
-    return _SCHEME_CREDENTIAL.sub(_lead_and_mask, text)
+    text = _SCHEME_CREDENTIAL.sub(_lead_and_mask, text)
+    return _KNOWN_TOKEN.sub(MASK, text)
 
 
 def _encodings(secret: str) -> list[bytes]:

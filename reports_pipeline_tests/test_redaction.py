@@ -46,7 +46,8 @@ def test_headers_basic_bearer_and_api_keys_are_masked_without_knowing_the_value(
         "X-Api-Key: k3y-value\n"
         '{"headers": {"authorization": "Bearer xoxb-1-2", "X-Auth-Token": "abc"}}\n'
         "sent Bearer SG.key.abc123 to postgresql://reports:hunter2@db/warehouse\n"
-        "redirect=https%3A%2F%2Fx%2Fcb%3Fapi_key%3Dk3y%26a%3D1"
+        "redirect=https%3A%2F%2Fx%2Fcb%3Fapi_key%3Dk3y%26a%3D1\n"
+        "error: xoxb-12345-abc, SG.abcdef.ghijkl"
     )
     assert redact(echoed, limit=None) == (
         "POST /hook?token=***&format=json HTTP/1.1\n"
@@ -54,7 +55,8 @@ def test_headers_basic_bearer_and_api_keys_are_masked_without_knowing_the_value(
         "X-Api-Key: ***\n"
         '{"headers": {"authorization": "***", "X-Auth-Token": "***"}}\n'
         "sent Bearer *** to postgresql://reports:***@db/warehouse\n"
-        "redirect=https%3A%2F%2Fx%2Fcb%3Fapi_key%3D***%26a%3D1"
+        "redirect=https%3A%2F%2Fx%2Fcb%3Fapi_key%3D***%26a%3D1\n"
+        "error: ***, ***"
     )
 
 
