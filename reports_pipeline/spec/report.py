@@ -1,6 +1,7 @@
 """The analyst's report file (REPORT_SPEC.md), as typed models. Field names are the contract."""
 
 import re
+import unicodedata
 from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -10,22 +11,60 @@ from pydantic import (
     ConfigDict,
     EmailStr,
     Field,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
-from reports_pipeline.spec.connections import RetryPolicySpec, parse_max_runtime
-from reports_pipeline.spec.durations import parse_duration
+from reports_pipeline.spec.connections import (
+    MAX_RUNTIME_LIMIT,
+    RetryPolicySpec,
+    parse_max_runtime,
+)
+from reports_pipeline.spec.durations import Duration, shown
 from reports_pipeline.spec.sql_parameters import check_no_quoted_parameters
+from reports_pipeline.spec.values import WholeNumber
 
 REPORT_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 CADENCES = ("hour", "day", "week", "month", "quarter", "cron")
 FORMATS = ("csv", "xlsx", "pdf", "html", "json", "parquet")
 
+# Dates the scheduler can represent: Dagster keeps times as Unix timestamps, and periods near
+# the ends of Python's dates (0001-01-01, 9999-12-31) overflow when a period is rounded.
+EARLIEST_DATE = date(1970, 1, 1)
+LATEST_DATE = date(2099, 12, 31)
+
+PDF_MAX_ROWS_LIMIT = 20_000
+"""Rows a PDF may show (about 30 s of layout as a listing); the summary still counts them all."""
+HTML_MAX_ROWS_LIMIT = 100_000
+"""Rows an HTML page may show: a page for people, not a data file (use csv or xlsx for that)."""
+ROW_COUNT_LIMIT = 10**12
+"""The largest row count a check may name."""
+TITLE_MAX_CHARS = 200
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _one_line_problem(value: str) -> str | None:
+    """Why ``value`` cannot be one header line (a subject), or None.
+
+    Line breaks of every kind (``\\r``, ``\\n``, U+2028, NEL…) and other control characters
+    end or corrupt an e-mail header: the send would fail on every attempt.
+    """
+    for char in value:
+        if unicodedata.category(char) in ("Cc", "Zl", "Zp"):
+            return (
+                f"contains the control character U+{ord(char):04X}"
+                f"{' (a line break)' if char in _LINE_BREAKS else ''}; it is used in e-mail"
+                " subjects, which are one line: remove it"
+            )
+    return None
+
+
+_LINE_BREAKS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
 
 
 def _as_list(value: Any) -> Any:
@@ -38,14 +77,9 @@ class Source(_Strict):
     connection: str | None = None
     sql: str | None = None
     params: dict[str, Any] = {}
-    timeout: timedelta | None = None
+    timeout: Duration(at_most=MAX_RUNTIME_LIMIT) | None = None
     # A query over its timeout is usually too slow every time; a busy warehouse is the exception.
     retry_on_timeout: bool = False
-
-    @field_validator("timeout", mode="before")
-    @classmethod
-    def _duration(cls, value):
-        return None if value is None else parse_duration(value)
 
     @field_validator("sql")
     @classmethod
@@ -72,11 +106,34 @@ class Source(_Strict):
         return self
 
 
+def _bare_number_at(value: int | float, every: str | None) -> str:
+    """What to write instead of ``at: 9``: "HH:MM", with this cadence's likely meaning."""
+    if every == "hour" and isinstance(value, int) and 0 <= value <= 59:
+        example = f'"00:{value:02d}" for {value} minutes past the hour'
+    elif isinstance(value, int) and 0 <= value <= 23:
+        example = f'"{value:02d}:00" for {value} o\'clock'
+    else:
+        example = '"09:00"'
+    return (
+        f'{shown(value)} is a number, not a time of day; write the time as "HH:MM" in'
+        f" quotes, e.g. {example}"
+    )
+
+
+def _check_representable(day: date, example: str) -> None:
+    if not EARLIEST_DATE <= day <= LATEST_DATE:
+        raise ValueError(
+            f"{day.isoformat()} is outside the dates the scheduler can represent;"
+            f" write a date from {EARLIEST_DATE.isoformat()} to {LATEST_DATE.isoformat()},"
+            f" e.g. {example}"
+        )
+
+
 def _parse_clock(value: Any) -> time:
     text = str(value).strip()
     match = re.match(r"^(\d{1,2}):(\d{2})$", text)
     if not match or int(match.group(1)) > 23 or int(match.group(2)) > 59:
-        raise ValueError(f'\'{value}\' is not a time of day; write it as "HH:MM", e.g. "09:00"')
+        raise ValueError(f'{shown(value)} is not a time of day; write it as "HH:MM", e.g. "09:00"')
     return time(int(match.group(1)), int(match.group(2)))
 
 
@@ -112,12 +169,12 @@ class Schedule(_Strict):
 
     @field_validator("at", mode="before")
     @classmethod
-    def _clock(cls, value):
-        if value is None:
-            return None
-        if isinstance(value, int):
-            # YAML 1.1 reads an unquoted 09:00 as sexagesimal 540; undo that.
-            value = f"{value // 60:02d}:{value % 60:02d}"
+    def _clock(cls, value, info: ValidationInfo):
+        if value is None or isinstance(value, time):
+            return value
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            # `at: 9` could be 09:00 or nine minutes past: ask rather than guess.
+            raise ValueError(_bare_number_at(value, info.data.get("every")))
         return _parse_clock(value)
 
     @field_validator("timezone")
@@ -141,11 +198,30 @@ class Schedule(_Strict):
             return value.date()
         return value
 
+    @field_validator("start")
+    @classmethod
+    def _representable_start(cls, value: date | None):
+        if value is not None:
+            _check_representable(value, "2026-01-01")
+        return value
+
+    @field_validator("run_at")
+    @classmethod
+    def _representable_run_at(cls, value: datetime | None):
+        if value is not None:
+            _check_representable(value.date(), "2026-12-01T08:00")
+        return value
+
     @field_validator("on", mode="before")
     @classmethod
     def _on(cls, value):
         if isinstance(value, str):
             return value.strip().lower()
+        if isinstance(value, bool) or isinstance(value, float):
+            raise ValueError(
+                f"on: {shown(value)} is neither a weekday nor a day of the month; write a"
+                ' weekday (monday) or a day 1..31 or "last"'
+            )
         return value
 
     @model_validator(mode="after")
@@ -239,14 +315,67 @@ def _runs_only_at_weekends(expression: str) -> bool:
     return not day_exists
 
 
+_MONTH_NAMES = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+
+def _missing_days(expression: str) -> str | None:
+    """Why a valid cron never fires, or None when it fires.
+
+    Only the day of the month can make a cron that never fires: every hour and minute exists
+    each day, and every weekday (even the 5th Monday of February, in some leap year) occurs
+    in every month. A day of the month that none of the cron's months has (31 in April, 30
+    in February) never comes, even when a weekday is also named: Dagster's cron iteration
+    then searches for a tick that does not exist instead of taking the weekday alone.
+    """
+    from dagster._utils.schedules import CroniterShim
+
+    (_, _, days, months, _), *_ = CroniterShim.expand(expression)
+    if days[0] == "*" or "l" in days:
+        return None
+    month_numbers = range(1, 13) if months[0] == "*" else months
+    if any(day <= _MONTH_DAYS[month - 1] for day in days for month in month_numbers):
+        return None
+    # Only named months get here: every day 1..31 exists in some month of the year.
+    named = " and ".join(_MONTH_NAMES[month - 1] for month in months)
+    day_list = " or ".join(str(day) for day in days)
+    return f"{named} {'has' if len(months) == 1 else 'have'} no day {day_list}"
+
+
 def _check_cron(expression: str) -> None:
     from dagster._utils.schedules import is_valid_cron_string
 
-    if len(expression.split()) != 5 or not is_valid_cron_string(expression):
+    invalid = ValueError(
+        f"'{expression}' is not a valid 5-field cron expression"
+        ' (minute hour day-of-month month day-of-week), e.g. "0 9 * * 1-5"'
+    )
+    if len(expression.split()) != 5:
+        raise invalid
+    try:
+        missing = _missing_days(expression)
+    except Exception:  # croniter's own error for a field it cannot read
+        raise invalid from None
+    if missing:
+        # Dagster calls some of these invalid (30 February) and iterates others forever
+        # (31 April): either way, say what is wrong with the day.
         raise ValueError(
-            f"'{expression}' is not a valid 5-field cron expression"
-            ' (minute hour day-of-month month day-of-week), e.g. "0 9 * * 1-5"'
+            f'cron "{expression}" never fires: {missing}; use a day that exists in its months'
+            " (or L for the last day of the month)"
         )
+    if not is_valid_cron_string(expression):
+        raise invalid
 
 
 class _FormatOptions(_Strict):
@@ -288,11 +417,11 @@ class DocumentOptions(_FormatOptions):
 
 
 class PdfOptions(DocumentOptions):
-    pdf_max_rows: int = Field(5000, ge=0)
+    pdf_max_rows: WholeNumber(0, PDF_MAX_ROWS_LIMIT) = 5000
 
 
 class HtmlOptions(DocumentOptions):
-    max_rows: int = Field(5000, ge=0)
+    max_rows: WholeNumber(0, HTML_MAX_ROWS_LIMIT) = 5000
 
 
 class JsonOptions(_FormatOptions):
@@ -314,8 +443,18 @@ FORMAT_OPTIONS: dict[str, type[_FormatOptions]] = {
 
 
 class Checks(_Strict):
-    min_rows: int | None = Field(None, ge=0)
-    max_rows: int | None = Field(None, ge=0)
+    min_rows: WholeNumber(0, ROW_COUNT_LIMIT) | None = None
+    max_rows: WholeNumber(0, ROW_COUNT_LIMIT) | None = None
+
+    @model_validator(mode="after")
+    def _some_count_passes(self):
+        if self.min_rows is not None and self.max_rows is not None:
+            if self.min_rows > self.max_rows:
+                raise ValueError(
+                    f"min_rows {self.min_rows:,} is above max_rows {self.max_rows:,}:"
+                    " no result could pass"
+                )
+        return self
 
 
 class EmailTarget(_Strict):
@@ -323,7 +462,7 @@ class EmailTarget(_Strict):
     to: list[EmailStr] = []
     cc: list[EmailStr] = []
     bcc: list[EmailStr] = []
-    subject: str = "{{ title }}: {{ period.key }}"
+    subject: str = Field("{{ title }}: {{ period.key }}", min_length=1)
     body: str | None = None
     body_template: str | None = None
     # auto: attach under policy.max_attachment_mb, else a download link; link: always a link
@@ -335,6 +474,14 @@ class EmailTarget(_Strict):
     @classmethod
     def _single_address(cls, value):
         return _as_list(value)
+
+    @field_validator("subject")
+    @classmethod
+    def _one_line_subject(cls, value: str):
+        problem = _one_line_problem(value)
+        if problem:
+            raise ValueError(f"the subject {problem}")
+        return value
 
     @model_validator(mode="after")
     def _recipients(self):
@@ -412,7 +559,7 @@ class DeliveryTarget(_Strict):
 
 class ReportSpec(_Strict):
     name: str
-    title: str | None = None
+    title: str | None = Field(None, min_length=1, max_length=TITLE_MAX_CHARS)
     description: str = ""
     owner: EmailStr
     team: str | None = None
@@ -433,6 +580,14 @@ class ReportSpec(_Strict):
     @classmethod
     def _runtime(cls, value):
         return None if value is None else parse_max_runtime(value)
+
+    @field_validator("title")
+    @classmethod
+    def _one_line_title(cls, value: str | None):
+        problem = _one_line_problem(value) if value is not None else None
+        if problem:
+            raise ValueError(f"the title {problem}")
+        return value
 
     @field_validator("name")
     @classmethod

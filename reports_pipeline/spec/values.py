@@ -65,7 +65,10 @@ def _number(value: object, minimum: float, maximum: float, whole: bool) -> int |
     if not minimum <= value <= maximum:
         side = "at least" if value < minimum else "at most"
         limit = minimum if value < minimum else maximum
-        raise ValueError(f"{shown(value)} is out of range; write {side} {limit:,}")
+        raise ValueError(
+            f"{shown(value)} is out of range: write {side} {limit:,} ({kind} from {minimum:,}"
+            f" to {maximum:,})"
+        )
     return value
 
 
