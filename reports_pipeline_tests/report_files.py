@@ -43,6 +43,11 @@ def write_connections(folder: Path, connections: dict | str) -> Path:
 
 
 
+LOOPBACK_ENDPOINT = {"allow_http": True, "allow_hosts": ["127.0.0.1"]}
+"""Settings that let a webhook or Slack connection reach a test server on 127.0.0.1 over
+plain http: without them both are refused, as in any deployment."""
+
+
 def smtp_connection(server) -> dict:
     """A ``kind: smtp`` connection to a test SMTP server (plain, no login)."""
     return {"kind": "smtp", "host": server.host, "port": server.port, "from": "reports@example.com"}

@@ -14,6 +14,7 @@ from reports_pipeline.delivery.errors import (
     PermanentDeliveryError,
     TransientDeliveryError,
 )
+from reports_pipeline.delivery.outbound import OutboundRules
 from reports_pipeline.delivery.receipts import DeliveryReceipt
 
 # Public (C), private (G) and direct-message (D) conversation IDs.
@@ -44,12 +45,41 @@ class SlackSettings:
     token: str = field(repr=False)
     base_url: str = "https://slack.com/api/"
     timeout: float = 30.0
+    # Plain http, and loopback, private or link-local addresses, only when allowed (outbound.py).
+    allow_http: bool = False
+    allow_hosts: tuple[str, ...] = ()
+
+    @property
+    def rules(self) -> OutboundRules:
+        return OutboundRules.of(self.allow_http, self.allow_hosts)
+
+
+class _CheckedWebClient(WebClient):
+    """A client that checks where its calls go: the API's host and each file upload URL.
+
+    slack_sdk sends through urllib, which does not show the connected socket: the host is
+    resolved and every address checked before each call.
+    """
+
+    def __init__(self, rules: OutboundRules, **kwargs):
+        super().__init__(**kwargs)
+        self.rules = rules
+
+    def api_call(self, api_method: str, **kwargs):
+        self.rules.check_destination(self.base_url, "Slack base_url")
+        return super().api_call(api_method, **kwargs)
+
+    def files_getUploadURLExternal(self, **kwargs):
+        response = super().files_getUploadURLExternal(**kwargs)
+        self.rules.check_destination(str(response.get("upload_url") or ""), "Slack upload URL")
+        return response
 
 
 def _client(settings: SlackSettings) -> WebClient:
     # No retry handlers: the deliver step's retry policy waits and counts attempts; the
     # client's default retry of connection errors would silently double them.
-    return WebClient(
+    return _CheckedWebClient(
+        settings.rules,
         token=settings.token,
         base_url=settings.base_url,
         timeout=settings.timeout,

@@ -27,6 +27,7 @@ from urllib.parse import urlsplit, urlunsplit
 import requests
 
 from reports_pipeline.delivery.errors import PermanentDeliveryError, TransientDeliveryError
+from reports_pipeline.delivery.outbound import OutboundRules, checked_session
 from reports_pipeline.delivery.receipts import DeliveryReceipt
 from reports_pipeline.redaction import Redactor
 from reports_pipeline.secret_values import url_secrets
@@ -49,12 +50,17 @@ class WebhookSettings:
     api_key: str | None = field(default=None, repr=False)
     signing_secret: str | None = field(default=None, repr=False)
     timeout: float = 10.0
+    # Plain http, and loopback, private or link-local addresses, only when allowed (outbound.py).
+    allow_http: bool = False
+    allow_hosts: tuple[str, ...] = ()
 
     def __post_init__(self):
         # Messages name fields only: the URL itself may carry a key in its query string.
         parts = urlsplit(self.url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("webhook url must be an absolute http(s) URL")
+            raise ValueError("webhook url must be an absolute https URL")
+        if parts.scheme == "http" and not self.allow_http:
+            raise ValueError("webhook url must be https; plain http needs allow_http: true")
         if parts.username or parts.password:
             raise ValueError("webhook url must not contain credentials; use basic_username")
         if self.method not in ("POST", "PUT"):
@@ -154,8 +160,11 @@ def _body(payload: dict | None, file: Path | None) -> Iterator[bytes | IO[bytes]
 
 def _request(settings: WebhookSettings, method: str, **kwargs) -> requests.Response:
     where = safe_url(settings.url)
+    rules = OutboundRules.of(settings.allow_http, settings.allow_hosts)
+    rules.check_destination(settings.url, f"webhook {where}")
     try:
-        return requests.request(
+        # Each connection is checked where it lands; redirects are never followed.
+        return checked_session(rules, f"webhook {where}").request(
             method,
             settings.url,
             auth=_basic_auth(settings),

@@ -36,6 +36,8 @@ def _webhook(settings: kinds.WebhookConnection) -> WebhookSender:
         method=settings.method,
         signing_secret=_secret(settings.signing_secret),
         timeout=settings.timeout,
+        allow_http=settings.allow_http,
+        allow_hosts=list(settings.allow_hosts),
         **fields,
     )
 
@@ -95,7 +97,11 @@ def connection_resource(settings) -> ConfigurableResource:
         return _webhook(settings)
     if isinstance(settings, kinds.SlackConnection):
         return SlackPoster(
-            token=_secret(settings.token), base_url=settings.base_url, timeout=settings.timeout
+            token=_secret(settings.token),
+            base_url=settings.base_url,
+            timeout=settings.timeout,
+            allow_http=settings.allow_http,
+            allow_hosts=list(settings.allow_hosts),
         )
     raise TypeError(f"no resource for connection kind {settings.kind}")
 

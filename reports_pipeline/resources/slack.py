@@ -13,11 +13,19 @@ class SlackPoster(ConfigurableResource):
     token: str
     base_url: str = "https://slack.com/api/"
     timeout: float = 30.0
+    allow_http: bool = False
+    allow_hosts: list[str] = []
 
     def settings(self):
         from reports_pipeline.delivery.slack import SlackSettings
 
-        return SlackSettings(token=self.token, base_url=self.base_url, timeout=self.timeout)
+        return SlackSettings(
+            token=self.token,
+            base_url=self.base_url,
+            timeout=self.timeout,
+            allow_http=self.allow_http,
+            allow_hosts=tuple(self.allow_hosts),
+        )
 
     def deliver(self, request: DeliveryRequest, target: SlackTarget) -> DeliveryReceipt:
         from reports_pipeline.delivery.slack import post_to_slack

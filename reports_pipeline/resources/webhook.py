@@ -17,6 +17,8 @@ class WebhookSender(ConfigurableResource):
     api_key: str | None = None
     signing_secret: str | None = None
     timeout: float = 10.0
+    allow_http: bool = False
+    allow_hosts: list[str] = []
 
     def settings(self):
         from reports_pipeline.delivery.webhook import WebhookSettings
@@ -31,6 +33,8 @@ class WebhookSender(ConfigurableResource):
             api_key=self.api_key,
             signing_secret=self.signing_secret,
             timeout=self.timeout,
+            allow_http=self.allow_http,
+            allow_hosts=tuple(self.allow_hosts),
         )
 
     def deliver(self, request: DeliveryRequest, target: WebhookTarget) -> DeliveryReceipt:

@@ -1,11 +1,14 @@
 """The deployment file ``connections.yaml``: connections, report storage and policy."""
 
+import ipaddress
 import re
 from datetime import timedelta
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from reports_pipeline.delivery.outbound import OutboundRules, allow_list_entry, is_public
 from reports_pipeline.secret_values import secret_free_url
 from reports_pipeline.spec.durations import Duration, parse_duration
 from reports_pipeline.spec.values import EnvRef, Number, Setting, WholeNumber
@@ -15,6 +18,10 @@ POOL_NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,100}$")
 
 MAX_CONCURRENT_LIMIT = 1000
 """Dagster's own ceiling on a pool's slots (``DAGSTER_MAX_GLOBAL_OP_CONCURRENCY_LIMIT``)."""
+
+Port = WholeNumber(1, 65535)
+Timeout = Number(0.01, 3600)
+"""Seconds to wait for a server: an hour at most, more than any server needs to answer."""
 
 MAX_RUNTIME_LIMIT = timedelta(days=7)
 MIN_RUNTIME_LIMIT = timedelta(minutes=1)
@@ -48,7 +55,7 @@ class SqlConnection(_Strict):
     # Dagster concurrency pool of the steps that query this connection (default: its name):
     # at most max_concurrent of them run at once across all runs. See reports_pipeline.pools.
     pool: str | None = None
-    max_concurrent: int = Field(4, ge=1, le=MAX_CONCURRENT_LIMIT)
+    max_concurrent: WholeNumber(1, MAX_CONCURRENT_LIMIT) = 4
 
     _pool = field_validator("pool")(lambda value: _pool_name(value))
 
@@ -68,7 +75,7 @@ class DemoWarehouseConnection(_Strict):
     path: Setting = EnvRef(env="REPORTS_DEMO_WAREHOUSE", default="./var/demo_warehouse.sqlite")
     pool: str | None = None
     # The embedded warehouse is a local file: no limit unless the deployment sets one.
-    max_concurrent: int | None = Field(None, ge=1, le=MAX_CONCURRENT_LIMIT)
+    max_concurrent: WholeNumber(1, MAX_CONCURRENT_LIMIT) | None = None
 
     _pool = field_validator("pool")(lambda value: _pool_name(value))
 
@@ -90,13 +97,13 @@ def _secrets(*names: str):
 class SmtpConnection(_Strict):
     kind: Literal["smtp"]
     host: Setting
-    port: int = Field(587, ge=1, le=65535)
+    port: Port = 587
     starttls: bool = False
     ssl: bool = False
     username: Setting | None = None
     password: EnvRef | None = None
     from_address: str = Field(alias="from")
-    timeout: float = Field(30.0, gt=0)
+    timeout: Timeout = 30.0
     ca_file: Setting | None = None  # a private CA bundle, for servers with an in-house certificate
 
     _secret_fields = _secrets("password")
@@ -113,7 +120,7 @@ class SendgridConnection(_Strict):
     api_key: EnvRef
     from_address: str = Field(alias="from")
     base_url: str = "https://api.sendgrid.com"
-    timeout: float = Field(30.0, gt=0)
+    timeout: Timeout = 30.0
 
     _secret_fields = _secrets("api_key")
 
@@ -121,14 +128,14 @@ class SendgridConnection(_Strict):
 class SftpConnection(_Strict):
     kind: Literal["sftp"]
     host: Setting
-    port: int = Field(22, ge=1, le=65535)
+    port: Port = 22
     username: Setting
     password: EnvRef | None = None
     private_key: EnvRef | None = None
     private_key_passphrase: EnvRef | None = None
     host_key: str | None = None  # "ssh-ed25519 AAAA...": unknown keys are refused
     known_hosts: Setting | None = None
-    timeout: float = Field(30.0, gt=0)
+    timeout: Timeout = 30.0
 
     _secret_fields = _secrets("password", "private_key", "private_key_passphrase")
 
@@ -154,14 +161,42 @@ class S3Connection(_Strict):
     session_token: EnvRef | None = None
     server_side_encryption: Literal["AES256", "aws:kms"] | None = None
     kms_key_id: str | None = None
-    link_expiry: timedelta = timedelta(days=7)  # presigned download links in e-mails
+    # Presigned download links in e-mails; S3 signs them for at most seven days.
+    link_expiry: Duration(at_least=timedelta(minutes=1), at_most=timedelta(days=7)) = timedelta(
+        days=7
+    )
 
     _secret_fields = _secrets("secret_access_key", "session_token")
 
-    @field_validator("link_expiry", mode="before")
-    @classmethod
-    def _duration(cls, value):
-        return parse_duration(value)
+
+def _allow_list(hosts: list[str]) -> list[str]:
+    return [allow_list_entry(host) for host in hosts]
+
+
+def _check_endpoint(url: Setting, allow_http: bool, allow_hosts: list[str]) -> None:
+    """A URL written in the file: https (http with allow_http), and not a literal loopback,
+    private or link-local address unless allowed. Names are resolved and checked when sent."""
+    if not isinstance(url, str):
+        return  # from the environment: checked when the URL is used
+    parts = urlsplit(url)
+    if parts.scheme not in (("https", "http") if allow_http else ("https",)):
+        hint = "" if allow_http else " (or http with allow_http: true)"
+        raise ValueError(f"the URL must be https{hint}, not {parts.scheme or 'without a scheme'}")
+    if not parts.hostname:
+        raise ValueError("the URL has no host")
+    host = parts.hostname.lower()
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        # localhost is loopback whatever DNS says; other names are checked once resolved.
+        address = ipaddress.ip_address("127.0.0.1") if host == "localhost" else None
+    if address is not None and not is_public(address) and not OutboundRules.of(
+        allow_http, allow_hosts
+    ).allows(host, address):
+        raise ValueError(
+            f"{host} is a loopback, private or link-local address; if it is meant, add"
+            f" allow_hosts: [{host}]"
+        )
 
 
 class BearerAuth(_Strict):
@@ -198,19 +233,37 @@ class WebhookConnection(_Strict):
     method: Literal["POST", "PUT"] = "POST"
     auth: BearerAuth | BasicAuth | ApiKeyAuth | None = None
     signing_secret: EnvRef | None = None
-    timeout: float = Field(10.0, gt=0)
+    timeout: Timeout = 10.0
+    # Plain http, and loopback, private or link-local hosts (delivery/outbound.py), only
+    # when the connection says so.
+    allow_http: bool = False
+    allow_hosts: list[str] = []
 
     _secret_fields = _secrets("signing_secret")
     _secret_free_url = field_validator("url")(lambda value: secret_free_url(value, "WEBHOOK_URL"))
+    _allow_list = field_validator("allow_hosts")(lambda hosts: _allow_list(hosts))
+
+    @model_validator(mode="after")
+    def _allowed_url(self):
+        _check_endpoint(self.url, self.allow_http, self.allow_hosts)
+        return self
 
 
 class SlackConnection(_Strict):
     kind: Literal["slack"]
     token: EnvRef
     base_url: str = "https://slack.com/api/"
-    timeout: float = Field(30.0, gt=0)
+    timeout: Timeout = 30.0
+    allow_http: bool = False
+    allow_hosts: list[str] = []
 
     _secret_fields = _secrets("token")
+    _allow_list = field_validator("allow_hosts")(lambda hosts: _allow_list(hosts))
+
+    @model_validator(mode="after")
+    def _allowed_url(self):
+        _check_endpoint(self.base_url, self.allow_http, self.allow_hosts)
+        return self
 
 
 Connection = (

@@ -15,6 +15,10 @@ CHANNELS_BY_PAGE = {
 }
 
 
+# The test Slack listens on loopback over plain http: allowed by name, as a deployment would.
+LOCAL = {"allow_http": True, "allow_hosts": ("127.0.0.1",)}
+
+
 class FakeSlack:
     """The Slack Web API methods we use, served by a real HTTP server under ``/api/``.
 
@@ -36,7 +40,9 @@ class FakeSlack:
         server.respond("/upload/F0REPORT01", 200, "OK - uploaded")
 
     def settings(self, token: str = TOKEN) -> SlackSettings:
-        return SlackSettings(token=token, base_url=self.server.url_for("/api/"), timeout=60.0)
+        return SlackSettings(
+            token=token, base_url=self.server.url_for("/api/"), timeout=60.0, **LOCAL
+        )
 
     def calls(self, method: str) -> list[RecordedRequest]:
         return self.server.requests_to(f"/api/{method}")
@@ -236,9 +242,45 @@ def test_a_failing_upload_url_is_transient(slack, report):
     assert slack.calls("files.completeUploadExternal") == []
 
 
+def test_a_slack_at_a_loopback_address_needs_its_host_allowed(slack):
+    settings = SlackSettings(token=TOKEN, base_url=slack.server.url_for("/api/"), allow_http=True)
+
+    with pytest.raises(PermanentDeliveryError, match="loopback.*allow_hosts: \\[127.0.0.1\\]"):
+        post_to_slack(settings, "#finance", text="x")
+
+    assert slack.server.requests == []
+
+
+def test_a_plain_http_slack_needs_allow_http(slack):
+    settings = SlackSettings(
+        token=TOKEN, base_url=slack.server.url_for("/api/"), allow_hosts=("127.0.0.1",)
+    )
+
+    with pytest.raises(PermanentDeliveryError, match="must be an https URL"):
+        check_slack(settings)
+
+
+def test_an_upload_url_at_the_metadata_address_is_refused(slack, tmp_path):
+    slack.server.respond(
+        "/api/files.getUploadURLExternal",
+        200,
+        {"ok": True, "upload_url": "http://169.254.169.254/upload", "file_id": "F0REPORT01"},
+        times=1,
+    )
+    report = tmp_path / "report.csv"
+    report.write_text("a\n1\n")
+
+    with pytest.raises(PermanentDeliveryError, match="Slack upload URL 169.254.169.254"):
+        post_to_slack(slack.settings(), FINANCE_ID, text="x", file=report)
+
+    assert slack.calls("files.completeUploadExternal") == []
+
+
 def test_a_slack_slower_than_the_timeout_is_transient(slack):
     slack.server.hold("/api/chat.postMessage")
-    settings = SlackSettings(token=TOKEN, base_url=slack.server.url_for("/api/"), timeout=0.5)
+    settings = SlackSettings(
+        token=TOKEN, base_url=slack.server.url_for("/api/"), timeout=0.5, **LOCAL
+    )
 
     with pytest.raises(TransientDeliveryError, match="cannot reach Slack.*timed out"):
         post_to_slack(settings, "#finance", text="x")
@@ -246,7 +288,9 @@ def test_a_slack_slower_than_the_timeout_is_transient(slack):
 
 def test_an_unreachable_slack_is_transient():
     with RecordingHttpServer() as stopped:
-        settings = SlackSettings(token=TOKEN, base_url=stopped.url_for("/api/"), timeout=5.0)
+        settings = SlackSettings(
+            token=TOKEN, base_url=stopped.url_for("/api/"), timeout=5.0, **LOCAL
+        )
 
     with pytest.raises(TransientDeliveryError, match="cannot reach Slack"):
         post_to_slack(settings, "#finance", text="x")

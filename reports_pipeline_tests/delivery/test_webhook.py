@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 import pytest
 
 from reports_pipeline.delivery.errors import PermanentDeliveryError, TransientDeliveryError
+from reports_pipeline.delivery.outbound import OutboundRules, checked_session
 from reports_pipeline.delivery.webhook import WebhookSettings, check_webhook, send_webhook
 from reports_pipeline_tests.http_server import RecordingHttpServer
 
@@ -25,8 +26,12 @@ def server():
     assert not server.handler_errors
 
 
+# The test servers listen on loopback over plain http: allowed by name, as a deployment would.
+LOCAL = {"allow_http": True, "allow_hosts": ("127.0.0.1",)}
+
+
 def _settings(server, path="/hook", **overrides) -> WebhookSettings:
-    return WebhookSettings(url=server.url_for(path), **{"timeout": 60.0, **overrides})
+    return WebhookSettings(url=server.url_for(path), **{"timeout": 60.0, **LOCAL, **overrides})
 
 
 def _expected_signature(timestamp: str, body: bytes) -> str:
@@ -201,7 +206,7 @@ def test_an_unreachable_server_is_transient():
     # The port is closed now: connecting is refused.
 
     with pytest.raises(TransientDeliveryError, match="cannot reach webhook"):
-        send_webhook(WebhookSettings(url=url, timeout=5.0), payload=PAYLOAD)
+        send_webhook(WebhookSettings(url=url, timeout=5.0, **LOCAL), payload=PAYLOAD)
 
 
 def test_secrets_never_appear_in_errors_or_repr(server):
@@ -237,7 +242,7 @@ def test_connection_errors_do_not_show_the_query_string():
         url = stopped.url_for("/hook?api_key=query-secret")
 
     with pytest.raises(TransientDeliveryError) as caught:
-        send_webhook(WebhookSettings(url=url, timeout=5.0), payload=PAYLOAD)
+        send_webhook(WebhookSettings(url=url, timeout=5.0, **LOCAL), payload=PAYLOAD)
 
     assert "query-secret" not in str(caught.value)
 
@@ -245,6 +250,58 @@ def test_connection_errors_do_not_show_the_query_string():
 def test_payload_and_file_are_mutually_exclusive(server, tmp_path):
     with pytest.raises(ValueError, match="exactly one"):
         send_webhook(_settings(server))
+
+
+@pytest.mark.parametrize(
+    "url", ["file:///etc/passwd", "gopher://127.0.0.1:25/x", "ftp://hooks.example.com/x"]
+)
+def test_settings_refuse_urls_that_are_not_http(url):
+    with pytest.raises(ValueError, match="absolute https URL"):
+        WebhookSettings(url=url, **LOCAL)
+
+
+def test_plain_http_needs_allow_http(server):
+    with pytest.raises(ValueError, match="plain http needs allow_http: true"):
+        WebhookSettings(url=server.url_for("/hook"))
+
+
+@pytest.mark.parametrize(
+    "host", ["127.0.0.1", "localhost", "169.254.169.254", "10.0.0.5", "[::1]", "[::ffff:7f00:1]"]
+)
+def test_loopback_private_and_link_local_hosts_are_refused_before_connecting(host):
+    settings = WebhookSettings(url=f"http://{host}:9/hook", timeout=60.0, allow_http=True)
+
+    with pytest.raises(PermanentDeliveryError, match="allow_hosts") as caught:
+        send_webhook(settings, payload=PAYLOAD)
+
+    assert "loopback, private or link-local" in str(caught.value)
+
+
+def test_a_loopback_server_is_reached_when_its_host_is_allowed(server):
+    for allowed in (("127.0.0.1",), ("127.0.0.0/8",)):
+        send_webhook(_settings(server, allow_hosts=allowed), payload=PAYLOAD)
+    with pytest.raises(PermanentDeliveryError, match="refused"):
+        send_webhook(_settings(server, allow_hosts=("10.0.0.0/8",)), payload=PAYLOAD)
+    assert len(server.wait_for_requests(2)) == 2
+
+
+def test_the_address_actually_connected_to_is_checked(server):
+    """Whatever a name resolved to beforehand, the connected socket's peer decides."""
+    session = checked_session(OutboundRules(allow_http=True), "webhook")
+
+    with pytest.raises(PermanentDeliveryError, match="127.0.0.1 is a loopback"):
+        session.post(server.url_for("/hook"), json=PAYLOAD)
+
+    assert server.requests == []
+
+
+def test_a_redirect_to_the_metadata_address_is_not_followed(server):
+    server.respond("/hook", 302, "", headers={"Location": "http://169.254.169.254/latest/"})
+
+    with pytest.raises(PermanentDeliveryError, match="redirects are not followed"):
+        send_webhook(_settings(server), payload=PAYLOAD)
+
+    assert len(server.wait_for_requests(1)) == 1
 
 
 def test_settings_refuse_methods_other_than_post_and_put():

@@ -13,6 +13,7 @@ from reports_pipeline_tests.delivery.test_sendgrid import sendgrid  # noqa: F401
 from reports_pipeline_tests.delivery.test_slack import FINANCE_ID, TOKEN, FakeSlack
 from reports_pipeline_tests.http_server import RecordingHttpServer
 from reports_pipeline_tests.report_files import (
+    LOOPBACK_ENDPOINT,
     report_dict,
     write_report,
     write_test_connections,
@@ -66,6 +67,7 @@ def webhook_connection(http, **extra):
             "url": http.url_for("/hook"),
             "auth": {"bearer": {"env": "HOOK_TOKEN"}},
             "signing_secret": {"env": "HOOK_SECRET"},
+            **LOOPBACK_ENDPOINT,
             **extra,
         }
     }
@@ -146,6 +148,7 @@ def test_slack_gets_the_file_with_a_message(tmp_path, http, secrets):
                 "kind": "slack",
                 "token": {"env": "SLACK_TOKEN"},
                 "base_url": http.url_for("/api/"),
+                **LOOPBACK_ENDPOINT,
             }
         },
         [{"slack": {"connection": "team_slack", "channel": "#finance"}}],

@@ -64,9 +64,9 @@ def test_bad_policy_max_runtime_names_file_and_field(tmp_path, value, fragment):
 @pytest.mark.parametrize(
     ("settings", "field", "fragment"),
     [
-        ({"max_concurrent": 0}, "max_concurrent", "greater than or equal to 1"),
-        ({"max_concurrent": -3}, "max_concurrent", "greater than or equal to 1"),
-        ({"max_concurrent": 5000}, "max_concurrent", "less than or equal to 1000"),
+        ({"max_concurrent": 0}, "max_concurrent", "at least 1"),
+        ({"max_concurrent": -3}, "max_concurrent", "at least 1"),
+        ({"max_concurrent": 5000}, "max_concurrent", "at most 1,000"),
         ({"pool": "two words"}, "pool", "is not a pool name"),
     ],
 )
@@ -93,3 +93,96 @@ def test_a_connection_pool_is_its_pool_setting_else_its_name(tmp_path):
     assert connections.pool_of("warehouse") == "dwh"
     assert connections.pool_of("replica") == "replica"
     assert connections.pool_of("demo_warehouse") == "demo_warehouse"
+
+
+SECRET = {"env": "SOME_SECRET"}
+CONNECTIONS_OF_EVERY_KIND = {
+    "sql": {"kind": "sql", "url": "sqlite://"},
+    "demo": {"kind": "demo"},
+    "smtp": {"kind": "smtp", "host": "smtp.example.com", "from": "r@example.com"},
+    "sendgrid": {"kind": "sendgrid", "api_key": SECRET, "from": "r@example.com"},
+    "sftp": {"kind": "sftp", "host": "h", "username": "u", "password": SECRET, "host_key": "k"},
+    "s3": {"kind": "s3", "bucket": "reports"},
+    "webhook": {"kind": "webhook", "url": "https://hooks.example.com/in"},
+    "slack": {"kind": "slack", "token": SECRET},
+}
+NUMBER_FIELDS = [
+    ("sql", "max_concurrent"),
+    ("demo", "max_concurrent"),
+    ("smtp", "port"),
+    ("smtp", "timeout"),
+    ("sendgrid", "timeout"),
+    ("sftp", "port"),
+    ("sftp", "timeout"),
+    ("s3", "link_expiry"),
+    ("webhook", "timeout"),
+    ("slack", "timeout"),
+]
+EDGE_VALUES = [99999999999, float("inf"), float("nan"), -1, 0, True, False]
+
+
+def _connection_errors(tmp_path, kind: str, **settings) -> list[str]:
+    connection = {**CONNECTIONS_OF_EVERY_KIND[kind], **settings}
+    file = {"connections": {"edge": connection}}
+    return [str(error) for error in load(tmp_path, report_dict(), file).errors]
+
+
+@pytest.mark.parametrize(("kind", "field"), NUMBER_FIELDS)
+@pytest.mark.parametrize("value", EDGE_VALUES, ids=repr)
+def test_every_number_and_duration_of_a_connection_is_bounded(tmp_path, kind, field, value):
+    errors = _connection_errors(tmp_path, kind, **{field: value})
+    assert any("connections.yaml:" in e and f"connections.edge.{field}: " in e for e in errors), (
+        errors
+    )
+
+
+@pytest.mark.parametrize(("kind", "field"), NUMBER_FIELDS)
+def test_the_defaults_of_every_connection_kind_are_valid(tmp_path, kind, field):
+    assert _connection_errors(tmp_path, kind) == []
+
+
+@pytest.mark.parametrize(
+    ("settings", "fragment"),
+    [
+        ({"url": "file:///etc/passwd"}, "must be https"),
+        ({"url": "gopher://hooks.example.com:70/x"}, "must be https"),
+        ({"url": "http://hooks.example.com/in"}, "or http with allow_http: true"),
+        ({"url": "https://169.254.169.254/latest/meta-data"}, "allow_hosts: [169.254.169.254]"),
+        ({"url": "https://127.0.0.1:8080/in"}, "loopback, private or link-local"),
+        ({"url": "https://localhost/in"}, "loopback, private or link-local"),
+        ({"url": "https://[::1]/in"}, "loopback, private or link-local"),
+        ({"url": "https://10.1.2.3/in", "allow_hosts": ["10.2.0.0/16"]}, "allow_hosts: [10.1.2.3]"),
+        ({"allow_hosts": ["not a host!"]}, "is not a host name, an IP address or a network"),
+    ],
+)
+def test_a_webhook_url_must_be_https_and_public_unless_allowed(tmp_path, settings, fragment):
+    errors = _connection_errors(tmp_path, "webhook", **settings)
+    assert any("connections.edge" in e and fragment in e for e in errors), errors
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"url": "http://127.0.0.1:8080/in", "allow_http": True, "allow_hosts": ["127.0.0.1"]},
+        {"url": "https://10.1.2.3/in", "allow_hosts": ["10.1.0.0/16"]},
+        {"url": "https://hooks.internal/in", "allow_hosts": ["hooks.internal"]},
+        {"url": {"env": "WEBHOOK_URL"}},
+    ],
+)
+def test_an_allowed_private_webhook_is_valid(tmp_path, settings):
+    assert _connection_errors(tmp_path, "webhook", **settings) == []
+
+
+def test_a_slack_base_url_follows_the_same_rules(tmp_path):
+    (error,) = _connection_errors(tmp_path, "slack", base_url="http://169.254.169.254/api/")
+    assert "connections.edge" in error and "must be https" in error
+    assert (
+        _connection_errors(
+            tmp_path,
+            "slack",
+            base_url="http://127.0.0.1:9/api/",
+            allow_http=True,
+            allow_hosts=["127.0.0.1"],
+        )
+        == []
+    )
