@@ -200,3 +200,18 @@ def test_server_that_never_answers_times_out_as_transient():
 
         with pytest.raises(TransientDeliveryError, match="timed out"):
             _send(SmtpSettings(host="127.0.0.1", port=port, timeout=0.2))
+
+
+def test_a_reply_quoting_the_login_never_shows_the_password_in_any_form():
+    import base64
+
+    auth_plain = base64.b64encode(f"\0reports\0{PASSWORD}".encode()).decode()
+    with SmtpTestServer(starttls=True, auth=("reports", PASSWORD)) as server:
+        echoed = f"rejected after AUTH PLAIN {auth_plain} ({PASSWORD})"
+        server.fail_next(1, code=554, message=echoed)
+        settings = server.settings(starttls=True, username="reports", password=PASSWORD)
+
+        with pytest.raises(PermanentDeliveryError) as caught:
+            _send(settings)
+
+    assert str(caught.value).endswith("554 rejected after AUTH PLAIN *** (***)")
