@@ -3,6 +3,7 @@
 import http.client
 import re
 import urllib.error
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,6 +55,11 @@ class SlackSettings:
         return OutboundRules.of(self.allow_http, self.allow_hosts)
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None  # the 3xx answer is the result: a Slack error, never another host
+
+
 class _CheckedWebClient(WebClient):
     """A client that checks where its calls go: the API's host and each file upload URL.
 
@@ -65,9 +71,17 @@ class _CheckedWebClient(WebClient):
         super().__init__(**kwargs)
         self.rules = rules
 
-    def api_call(self, api_method: str, **kwargs):
-        self.rules.check_destination(self.base_url, "Slack base_url")
-        return super().api_call(api_method, **kwargs)
+    def _perform_urllib_http_request_internal(self, url: str, req: urllib.request.Request):
+        # slack_sdk's own (3.48) but for its opener: urllib's default one follows a redirect
+        # to any host and keeps the Authorization header, the bot token, on the way.
+        self.rules.check_destination(url, "Slack")
+        opener = urllib.request.build_opener(
+            _NoRedirects, urllib.request.HTTPSHandler(context=self.ssl)
+        )
+        with opener.open(req, timeout=self.timeout) as response:
+            charset = response.headers.get_content_charset() or "utf-8"
+            body = response.read().decode(charset)
+        return {"status": response.code, "headers": response.headers, "body": body}
 
     def files_getUploadURLExternal(self, **kwargs):
         response = super().files_getUploadURLExternal(**kwargs)

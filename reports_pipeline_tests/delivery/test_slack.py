@@ -276,6 +276,18 @@ def test_an_upload_url_at_the_metadata_address_is_refused(slack, tmp_path):
     assert slack.calls("files.completeUploadExternal") == []
 
 
+def test_a_redirect_is_not_followed_and_the_token_stays_home(slack):
+    slack.server.respond(
+        "/api/chat.postMessage", 302, "", headers={"Location": "/elsewhere"}, times=1
+    )
+
+    with pytest.raises(PermanentDeliveryError) as caught:
+        post_to_slack(slack.settings(), "#finance", text="x")
+
+    assert "302" in str(caught.value)
+    assert slack.server.requests_to("/elsewhere") == []
+
+
 def test_a_slack_slower_than_the_timeout_is_transient(slack):
     slack.server.hold("/api/chat.postMessage")
     settings = SlackSettings(
