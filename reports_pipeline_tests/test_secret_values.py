@@ -1,9 +1,13 @@
 """What counts as a secret: declared credential fields, URL passwords, secret query parameters;
 and such URLs refused in connections.yaml like a literal password."""
 
+import typing
+
 import pytest
+from pydantic import BaseModel
 
 from reports_pipeline.secret_values import (
+    _declared_secret,
     connection_secrets,
     is_secret_name,
     url_secret_problem,
@@ -11,6 +15,7 @@ from reports_pipeline.secret_values import (
 )
 from reports_pipeline.spec.connections import CONNECTION_KINDS
 from reports_pipeline.spec.loader import load_connections
+from reports_pipeline.spec.values import EnvRef
 from reports_pipeline_tests.report_files import write_connections
 
 
@@ -113,3 +118,24 @@ def test_a_url_in_an_environment_variable_may_hold_its_secrets(tmp_path):
         tmp_path, {"connections": {"hook": {"kind": "webhook", "url": {"env": "WEBHOOK_URL"}}}}
     )
     assert load_connections(path)[1] == []
+
+
+def _fields(model: type[BaseModel], prefix: str = ""):
+    """Every field of ``model`` and of the models nested in it (webhook auth), by path."""
+    for name, info in model.model_fields.items():
+        nested = [a for a in typing.get_args(info.annotation) or [info.annotation]]
+        models = [a for a in nested if isinstance(a, type) and issubclass(a, BaseModel)]
+        if models and EnvRef not in models:
+            for inner in models:
+                yield from _fields(inner, f"{prefix}{name}.")
+        else:
+            yield f"{prefix}{name}", info.annotation
+
+
+@pytest.mark.parametrize("kind", sorted(CONNECTION_KINDS))
+def test_a_field_named_like_a_credential_can_only_come_from_the_environment(kind):
+    """Messages are scrubbed of declared secrets: a credential field typed ``str | EnvRef``
+    would be neither refused in YAML nor scrubbed."""
+    for path, annotation in _fields(CONNECTION_KINDS[kind]):
+        if is_secret_name(path.rsplit(".", 1)[-1]):
+            assert _declared_secret(annotation), f"{kind}.{path} should be typed EnvRef"
