@@ -106,8 +106,13 @@ def validation_errors(
     """One :class:`SpecError` per pydantic error, located in ``document``."""
     errors = []
     for error in exc.errors(include_url=False):
-        location = prefix + _strip_union_tags(tuple(error["loc"]))
-        error = {**error, "loc": _strip_union_tags(tuple(error["loc"]))}
+        raw = tuple(error["loc"])
+        cleaned = _strip_union_tags(raw)
+        if error["type"] == "extra_forbidden" and raw:
+            # The last part is the analyst's own key, whatever it looks like (`[`, `x[0]`).
+            cleaned = _strip_union_tags(raw[:-1]) + raw[-1:]
+        location = prefix + cleaned
+        error = {**error, "loc": cleaned}
         errors.append(
             SpecError(
                 file=document.path,

@@ -24,6 +24,7 @@ from reports_pipeline.spec.errors import field_path, validation_errors
 from reports_pipeline.spec.policy import check_min_interval
 from reports_pipeline.spec.report import FORMAT_OPTIONS, ReportSpec
 from reports_pipeline.spec.yaml_source import (
+    MAX_FILE_BYTES,
     Location,
     SpecError,
     SpecFileError,
@@ -326,7 +327,10 @@ def check_report(
                     f"no file '{email.body_template}' next to this report",
                 )
             else:
-                templates.append(("body_template", template_path.read_text(encoding="utf-8")))
+                try:
+                    templates.append(("body_template", _read_template(template_path)))
+                except ValueError as exc:
+                    error(base + ("body_template",), str(exc))
         for key, source in templates:
             try:
                 render_template(source, sample)
@@ -336,6 +340,18 @@ def check_report(
                     f"template error: {exc}; {_TEMPLATE_HELP}",
                 )
     return errors
+
+
+def _read_template(path: Path) -> str:
+    """A template's text; ValueError saying why when it is too large or not UTF-8."""
+    with path.open("rb") as file:
+        raw = file.read(MAX_FILE_BYTES + 1)
+    if len(raw) > MAX_FILE_BYTES:
+        raise ValueError(f"the template is larger than {MAX_FILE_BYTES:,} bytes (1 MB)")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError("the template is not UTF-8 text; save it as UTF-8") from None
 
 
 def with_policy_defaults(spec: ReportSpec, connections: ConnectionsFile) -> ReportSpec:

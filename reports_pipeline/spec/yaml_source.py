@@ -23,7 +23,15 @@ class SpecError:
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
         prefix = "warning: " if self.severity == "warning" else ""
-        return f"{where}: {prefix}{self.field or '(file)'}: {self.message}"
+        return _one_line(f"{where}: {prefix}{self.field or '(file)'}: {self.message}")
+
+
+def _one_line(text: str) -> str:
+    """``text`` with line breaks and other invisible characters escaped: one problem, one line,
+    whatever keys or file names a file brings."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 class SpecFileError(Exception):

@@ -3,6 +3,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+import yaml
 
 from reports_pipeline.locations import PACKAGE_DIR
 from reports_pipeline.spec.loader import load_project
@@ -373,3 +374,41 @@ def test_weekend_check_agrees_with_every_day_of_a_full_calendar_cycle(cron):
     from reports_pipeline.spec.report import _runs_only_at_weekends
 
     assert _runs_only_at_weekends(cron) == _fires_only_at_weekends_in_28_years(cron)
+
+
+@pytest.mark.parametrize("key", ["[", "x[0]", "function-after", "0"])
+def test_an_unknown_key_is_named_whatever_it_looks_like(tmp_path, key):
+    text = yaml.safe_dump({**report_dict(), key: 1}, sort_keys=False)
+    errors = load_errors(tmp_path, text)
+    assert len(errors) == 1
+    assert f"unknown field '{key}'; " in errors[0]
+
+
+def test_a_loader_failure_costs_one_file_not_the_others(tmp_path, monkeypatch):
+    from reports_pipeline.spec import loader
+
+    def fails_on_one_file(spec, document, path, connections):
+        if path.name == "unlucky.yaml":
+            raise RuntimeError("secret=hunter2 in an unexpected place")
+        return checked(spec, document, path, connections)
+
+    checked = loader.check_report
+    monkeypatch.setattr(loader, "check_report", fails_on_one_file)
+    write_report(tmp_path / "reports", report_dict(), "good.yaml")
+    write_report(tmp_path / "reports", report_dict(name="other"), "unlucky.yaml")
+    project = load_project([tmp_path / "reports"], None)
+    assert [r.spec.name for r in project.reports] == ["test_report"]
+    (error,) = [str(error) for error in project.errors]
+    assert error.endswith(
+        "unlucky.yaml:1: (file): this file could not be checked (an unexpected RuntimeError in"
+        " the loader); please report it with the file"
+    )
+
+
+def test_a_body_template_that_is_not_text_is_an_error_not_a_crash(tmp_path):
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "reports" / "body.html.j2").write_bytes(b"\xff\xfe{{ name }}")
+    email = {"to": ["someone@example.com"], "body_template": "body.html.j2"}
+    errors = load_errors(tmp_path, report_dict(deliver=[{"email": email}]))
+    assert len(errors) == 1
+    assert "deliver[0].email.body_template: the template is not UTF-8 text" in errors[0]

@@ -6,6 +6,7 @@ from reports_pipeline.spec.yaml_source import (
     MAX_DEPTH,
     MAX_FILE_BYTES,
     MAX_VALUES,
+    SpecError,
     SpecFileError,
     parse_yaml_text,
     read_yaml_file,
@@ -114,9 +115,8 @@ def test_scalars_python_cannot_build_are_errors_at_their_line(text, fragment):
 
 def test_a_control_character_is_named_with_its_line():
     error = parse_error("name: x\nowner: a\x00b\n")
-    assert (
-        error
-        == "r.yaml:2: (file): character #x0000 is not allowed in YAML (a control character); remove it"
+    assert error == (
+        "r.yaml:2: (file): character #x0000 is not allowed in YAML (a control character); remove it"
     )
 
 
@@ -144,3 +144,9 @@ def test_a_file_that_is_not_utf8_says_so(tmp_path):
     path.write_bytes("name: caf\xe9\n".encode("latin-1"))
     with pytest.raises(SpecFileError, match="file is not UTF-8 text; save it as UTF-8"):
         read_yaml_file(path)
+
+
+def test_a_problem_prints_on_one_line_whatever_the_keys_hold():
+    error = SpecError("team/a\nb.yaml", 3, "x\u2028y", "unknown field 'x\u2028y'\n")
+    assert str(error) == "team/a\\nb.yaml:3: x\\u2028y: unknown field 'x\\u2028y'\\n"
+    assert str(SpecError("café.yaml", 1, "name", "déjà vu")) == "café.yaml:1: name: déjà vu"
