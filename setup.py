@@ -56,7 +56,11 @@ setup(
             "pypdf>=4",
             "pypdfium2>=4",
             "ruff",
+            # The Celery executor's tests run in CI like every other.
+            f"dagster-celery=={DAGSTER_LIBS_VERSION}",
         ],
+        # Report steps on Celery workers on other machines (README, "Beyond one machine").
+        "celery": [f"dagster-celery=={DAGSTER_LIBS_VERSION}"],
     },
     entry_points={"console_scripts": ["reports=reports_pipeline.cli:main"]},
 )

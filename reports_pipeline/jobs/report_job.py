@@ -12,12 +12,12 @@ from dagster import (
     OpExecutionContext,
     Out,
     Output,
-    in_process_executor,
     job,
     op,
 )
 
 from reports_pipeline.jobs.delivery_step import build_delivery_op
+from reports_pipeline.jobs.executor import report_executor
 from reports_pipeline.jobs.fetch_retry import fetch_failure
 from reports_pipeline.jobs.retry import retry_policy
 from reports_pipeline.jobs.run_limits import max_runtime_tags
@@ -217,7 +217,7 @@ def build_report_job(
         name=spec.name,
         description=spec.description or spec.display_title,
         partitions_def=partitions_def,
-        executor_def=in_process_executor,
+        executor_def=report_executor(),  # in the run's process, or Celery workers
         tags={
             **report_run_tags(spec),
             **max_runtime_tags(spec.max_runtime or connections.policy.max_runtime),

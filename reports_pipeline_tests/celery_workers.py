@@ -1,0 +1,142 @@
+"""A deployment whose report steps run on real ``dagster-celery`` workers: a fresh PostgreSQL
+database for the Dagster instance, a RabbitMQ queue of its own, worker processes, and runs each
+started in a process of its own, as a run worker is.
+
+Shared by ``jobs/test_celery_workers.py`` and ``benchmarks/celery_workers.py``.
+"""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg2
+
+from reports_pipeline.jobs.executor import (
+    BACKEND_VARIABLE,
+    BROKER_VARIABLE,
+    EXECUTOR_VARIABLE,
+    QUEUE_VARIABLE,
+)
+from reports_pipeline.locations import PACKAGE_DIR
+from reports_pipeline_tests.dagster_processes import (
+    BIN,
+    STARTUP_TIMEOUT,
+    DagsterProcess,
+    initialise_instance,
+)
+
+BROKER_URL = "pyamqp://guest:guest@127.0.0.1:5672//"
+POSTGRES_ADMIN = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "dbname": "postgres"}
+
+
+def unreachable_services() -> list[str]:
+    """What of RabbitMQ (127.0.0.1:5672) and PostgreSQL (127.0.0.1:5432) does not answer."""
+    missing = []
+    for name, port in (("RabbitMQ", 5672), ("PostgreSQL", 5432)):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=10).close()
+        except OSError as exc:
+            missing.append(f"{name} at 127.0.0.1:{port} is unreachable: {exc}")
+    return missing
+
+
+@contextmanager
+def fresh_postgres_database() -> Iterator[str]:
+    """A new database for one Dagster instance, dropped afterwards (its URL, psycopg2 driver)."""
+    admin = psycopg2.connect(**POSTGRES_ADMIN, connect_timeout=30)
+    admin.autocommit = True  # CREATE/DROP DATABASE cannot run inside a transaction
+    name = f"reports_celery_{uuid.uuid4().hex[:12]}"
+    with admin.cursor() as cursor:
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    try:
+        # The explicit driver: SQLAlchemy 2.1 would pick psycopg 3 (deploy/dagster.postgres.yaml).
+        yield f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with admin.cursor() as cursor:
+            # FORCE ends the connections of workers that were killed mid-step.
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+def celery_deployment_env(folder: Path, postgres_url: str, executor: str = "celery") -> dict:
+    """Environment of every process of the deployment: the instance in Postgres (from
+    ``deploy/dagster.postgres.yaml``), the reports and connections of ``folder``, and the
+    executor with a queue no other deployment on the broker uses."""
+    home = folder / "dagster_home"
+    home.mkdir(exist_ok=True)
+    shutil.copy(PACKAGE_DIR.parent / "deploy" / "dagster.postgres.yaml", home / "dagster.yaml")
+    env = {
+        **os.environ,
+        # dagster-celery starts the `celery` command found on PATH.
+        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        "DAGSTER_HOME": str(home),
+        "DAGSTER_POSTGRES_URL": postgres_url,
+        "REPORTS_DIR": str(folder / "reports"),
+        "REPORTS_CONNECTIONS": str(folder / "connections.yaml"),
+        EXECUTOR_VARIABLE: executor,
+        BROKER_VARIABLE: BROKER_URL,
+        BACKEND_VARIABLE: "rpc://",
+        QUEUE_VARIABLE: f"reports_test_{uuid.uuid4().hex[:12]}",
+    }
+    initialise_instance(env)
+    return env
+
+
+def start_celery_worker(name: str, env: dict, cwd: Path, concurrency: int = 1) -> DagsterProcess:
+    """``dagster-celery worker start`` with the project's app, named ``name@<host>``; returns
+    once the worker has connected to the broker and listens."""
+    worker = DagsterProcess(
+        [
+            str(BIN / "dagster-celery"),
+            "worker",
+            "start",
+            "-A",
+            "reports_pipeline.jobs.celery_app",
+            "-n",
+            name,
+            "--",
+            f"--concurrency={concurrency}",
+            "--without-heartbeat",  # no gossip between the workers: they share nothing
+            "--without-mingle",
+            "--without-gossip",
+        ],
+        env,
+        cwd,
+    )
+    try:
+        worker.wait_for_line(" ready.", timeout=STARTUP_TIMEOUT)
+    except BaseException:
+        worker.stop()
+        raise
+    return worker
+
+
+def start_run(job: str, period: str, env: dict, cwd: Path) -> subprocess.Popen:
+    """One run of ``job`` for ``period``, in a process of its own (as a run worker is)."""
+    return subprocess.Popen(
+        [
+            str(BIN / "dagster"),
+            "job",
+            "execute",
+            "-m",
+            "reports_pipeline.definitions",
+            "-a",
+            "defs",
+            "-j",
+            job,
+            "--tags",
+            json.dumps({"dagster/partition": period}),
+        ],
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
