@@ -55,6 +55,7 @@ setup(
             "hypothesis",
             "pypdf>=4",
             "pypdfium2>=4",
+            "psutil>=5.9",  # tests find and kill the process of a run mid-delivery
             "ruff",
             # The Celery executor's tests run in CI like every other.
             f"dagster-celery=={DAGSTER_LIBS_VERSION}",

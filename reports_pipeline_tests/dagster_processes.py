@@ -7,12 +7,17 @@ present").
 """
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import threading
 from pathlib import Path
+
+import yaml
+
+from reports_pipeline.locations import PACKAGE_DIR
 
 BIN = Path(sys.executable).parent
 
@@ -89,6 +94,40 @@ class DagsterProcess:
         self.process.wait(timeout=10)
 
 
+def prepare_deployment(folder: Path) -> dict:
+    """``folder/workspace.yaml`` and a DAGSTER_HOME with the project's dagster.yaml, as an
+    operator has them, for the reports in ``folder/reports`` and ``folder/connections.yaml``.
+
+    Returns the environment for Dagster processes; the instance's storage is created, so a
+    daemon and a webserver may start together.
+    """
+    (folder / "workspace.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "load_from": [
+                    {
+                        "python_module": {
+                            "module_name": "reports_pipeline.definitions",
+                            "working_directory": str(folder),
+                        }
+                    }
+                ]
+            }
+        )
+    )
+    home = folder / "dagster_home"
+    home.mkdir()
+    shutil.copy(PACKAGE_DIR.parent / "dagster.yaml", home / "dagster.yaml")
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "REPORTS_DIR": str(folder / "reports"),
+        "REPORTS_CONNECTIONS": str(folder / "connections.yaml"),
+    }
+    initialise_instance(env)
+    return env
+
+
 def initialise_instance(env: dict) -> None:
     """Create and migrate the storage of the instance at ``env["DAGSTER_HOME"]``, once.
 
@@ -121,3 +160,29 @@ def start_webserver(workspace: Path, env: dict, port: int) -> DagsterProcess:
         env,
         workspace.parent,
     )
+
+
+def backfill(workspace: Path, env: dict, job: str, first: str, last: str) -> None:
+    """``dagster job backfill`` of ``job``'s partitions ``first``..``last``, run by the daemon."""
+    result = subprocess.run(
+        [
+            str(BIN / "dagster"),
+            "job",
+            "backfill",
+            "-w",
+            str(workspace),
+            "-j",
+            job,
+            "--from",
+            first,
+            "--to",
+            last,
+            "--noprompt",
+        ],
+        env=env,
+        cwd=workspace.parent,
+        capture_output=True,
+        text=True,
+        timeout=STARTUP_TIMEOUT,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -7,6 +7,7 @@
 Test-only: it lives in the tests package so it is never shipped.
 """
 
+import asyncio
 import datetime
 import email
 import email.message
@@ -18,7 +19,7 @@ import tempfile
 import threading
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
@@ -144,11 +145,31 @@ class _EphemeralPortController(Controller):
             return super().factory()
 
 
+@dataclass
+class HeldTransaction:
+    """A transaction stopped at MAIL FROM until :attr:`released` is set."""
+
+    arrived: threading.Event = field(default_factory=threading.Event)
+    released: threading.Event = field(default_factory=threading.Event)
+    peer: tuple | None = None  # the client's (host, port), known once it has arrived
+
+
 class _RecordingHandler:
     """aiosmtpd hooks; all state lives in the owning :class:`SmtpTestServer`."""
 
     def __init__(self, owner: "SmtpTestServer"):
         self._owner = owner
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        hold = self._owner._take_hold()
+        if hold is not None:
+            hold.peer = session.peer
+            hold.arrived.set()
+            # Waits in a thread so the server's event loop keeps serving other connections.
+            await asyncio.get_running_loop().run_in_executor(None, hold.released.wait, 600)
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         refusal = self._owner._refusal_for(address)
@@ -201,6 +222,8 @@ class SmtpTestServer:
         self._messages: list[ReceivedMessage] = []
         self._failures: list[str] = []
         self._refused: dict[str, str] = {}
+        self._holds: list[HeldTransaction] = []
+        self._issued_holds: list[HeldTransaction] = []
         self._changed = threading.Condition()
         self._tempdir: tempfile.TemporaryDirectory | None = None
         self._controller = self._make_controller(starttls or require_starttls, require_starttls)
@@ -246,6 +269,8 @@ class SmtpTestServer:
 
     def stop(self) -> None:
         """Stop the server and delete the test certificate."""
+        for hold in self._issued_holds:
+            hold.released.set()  # a held transaction would keep its thread waiting
         self._controller.stop()
         if self._tempdir is not None:
             self._tempdir.cleanup()
@@ -309,6 +334,21 @@ class SmtpTestServer:
         """Forget every refusal set with :meth:`refuse_recipient`."""
         with self._changed:
             self._refused.clear()
+
+    def hold_next(self) -> HeldTransaction:
+        """Stop the next transaction at MAIL FROM until the returned hold is released.
+
+        Gives a test a moment at which a client is known to be inside a delivery, to kill it.
+        """
+        hold = HeldTransaction()
+        with self._changed:
+            self._holds.append(hold)
+            self._issued_holds.append(hold)
+        return hold
+
+    def _take_hold(self) -> HeldTransaction | None:
+        with self._changed:
+            return self._holds.pop(0) if self._holds else None
 
     def _refusal_for(self, address: str) -> str | None:
         with self._changed:

@@ -1,25 +1,20 @@
 """A schedule due within the test fires in a real dagster-daemon and the e-mail arrives;
 the same deployment seen through a real dagster-webserver."""
 
-import os
-import shutil
-import subprocess
 import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-import yaml
 from dagster import DagsterInstance, DagsterRunStatus
 from dagster_graphql import DagsterGraphQLClient
 
-from reports_pipeline.locations import PACKAGE_DIR
 from reports_pipeline_tests.dagster_processes import (
-    BIN,
     STARTUP_TIMEOUT,
+    backfill,
     free_port,
-    initialise_instance,
+    prepare_deployment,
     start_daemon,
     start_webserver,
 )
@@ -78,31 +73,7 @@ def deployment(tmp_path, smtp_server):
         ),
     )
     write_report(tmp_path / "reports", "name: broken\nowner: nobody\n", "broken.yaml")
-    (tmp_path / "workspace.yaml").write_text(
-        yaml.safe_dump(
-            {
-                "load_from": [
-                    {
-                        "python_module": {
-                            "module_name": "reports_pipeline.definitions",
-                            "working_directory": str(tmp_path),
-                        }
-                    }
-                ]
-            }
-        )
-    )
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    shutil.copy(PACKAGE_DIR.parent / "dagster.yaml", home / "dagster.yaml")
-    env = {
-        **os.environ,
-        "DAGSTER_HOME": str(home),
-        "REPORTS_DIR": str(tmp_path / "reports"),
-        "REPORTS_CONNECTIONS": str(tmp_path / "connections.yaml"),
-    }
-    # The daemon and the webserver start together: the storage must exist before either does.
-    initialise_instance(env)
+    env = prepare_deployment(tmp_path)
     return tmp_path, env
 
 
@@ -237,28 +208,9 @@ def test_backfill_from_the_cli_delivers_one_report_per_period(deployment, smtp_s
             "Instance is configured with the following daemons", timeout=STARTUP_TIMEOUT
         )
         day = datetime.now(timezone.utc).date().isoformat()
-        backfill = subprocess.run(
-            [
-                str(BIN / "dagster"),
-                "job",
-                "backfill",
-                "-w",
-                str(folder / "workspace.yaml"),
-                "-j",
-                "every_minute",
-                "--from",
-                f"{day}-00:00",
-                "--to",
-                f"{day}-00:02",
-                "--noprompt",
-            ],
-            env=env,
-            cwd=folder,
-            capture_output=True,
-            text=True,
-            timeout=STARTUP_TIMEOUT,
+        backfill(
+            folder / "workspace.yaml", env, "every_minute", f"{day}-00:00", f"{day}-00:02"
         )
-        assert backfill.returncode == 0, backfill.stdout + backfill.stderr
         wanted = {f"{day}-00:00", f"{day}-00:01", f"{day}-00:02"}
         smtp_server.wait_until(
             lambda msgs: wanted <= set(_period_keys(msgs)), timeout=STARTUP_TIMEOUT
