@@ -28,6 +28,7 @@ from reports_pipeline.delivery.errors import (
     TransientDeliveryError,
 )
 from reports_pipeline.delivery.receipts import DeliveryReceipt
+from reports_pipeline.delivery.target_paths import contained_path
 
 # S3 error codes a later attempt can get past; any other 4xx is a settings or permission problem.
 _TRANSIENT_CODES = {
@@ -190,8 +191,9 @@ def upload_to_s3(
     Multipart above ``settings.multipart_threshold``. Missing bucket, refused credentials or
     permissions: :class:`PermanentDeliveryError`; unreachable endpoint, 5xx, throttling and
     timeouts: :class:`TransientDeliveryError`. The receipt carries the ETag and, in versioned
-    buckets, the version id.
+    buckets, the version id. A key with a ``..`` part is refused (target_paths.py).
     """
+    contained_path(key, key, "s3 key")
     try:
         size = Path(local_path).stat().st_size
     except OSError as exc:

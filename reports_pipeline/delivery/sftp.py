@@ -28,6 +28,7 @@ from reports_pipeline.delivery.errors import (
     TransientDeliveryError,
 )
 from reports_pipeline.delivery.receipts import DeliveryReceipt
+from reports_pipeline.delivery.target_paths import contained_path
 
 
 @dataclass(frozen=True)
@@ -396,7 +397,8 @@ def upload_via_sftp(
     connections: :class:`TransientDeliveryError`. No message contains a secret.
     """
     now = now or datetime.now(timezone.utc)
-    remote_path = posixpath.normpath(remote_path)
+    # normpath would resolve "a/../../b" to "../b", outside the folder meant: refuse it.
+    remote_path = posixpath.normpath(contained_path(remote_path, remote_path, "sftp path"))
     directory, name = posixpath.split(remote_path)
     if not name or name in (".", ".."):
         raise PermanentDeliveryError(f"sftp remote path {remote_path!r} does not name a file")

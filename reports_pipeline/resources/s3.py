@@ -4,6 +4,7 @@ from dagster import ConfigurableResource
 
 from reports_pipeline.delivery.receipts import DeliveryReceipt
 from reports_pipeline.delivery.request import DeliveryRequest
+from reports_pipeline.delivery.target_paths import contained_path
 from reports_pipeline.spec.report import S3Target
 from reports_pipeline.templating import render_template
 
@@ -34,7 +35,8 @@ class S3Uploader(ConfigurableResource):
         )
 
     def object_key(self, request: DeliveryRequest, target: S3Target) -> str:
-        return render_template(target.key, request.variables).strip().lstrip("/")
+        rendered = render_template(target.key, request.variables).strip()
+        return contained_path(target.key, rendered, "s3 key").lstrip("/")
 
     def deliver(self, request: DeliveryRequest, target: S3Target) -> DeliveryReceipt:
         from reports_pipeline.delivery.s3 import upload_to_s3

@@ -4,6 +4,7 @@ from dagster import ConfigurableResource
 
 from reports_pipeline.delivery.receipts import DeliveryReceipt
 from reports_pipeline.delivery.request import DeliveryRequest
+from reports_pipeline.delivery.target_paths import contained_path
 from reports_pipeline.spec.report import SftpTarget
 from reports_pipeline.templating import render_template
 
@@ -37,7 +38,8 @@ class SftpUploader(ConfigurableResource):
     def deliver(self, request: DeliveryRequest, target: SftpTarget) -> DeliveryReceipt:
         from reports_pipeline.delivery.sftp import upload_via_sftp
 
-        remote_path = render_template(target.path, request.variables).strip()
+        rendered = render_template(target.path, request.variables).strip()
+        remote_path = contained_path(target.path, rendered, "sftp path")
         return upload_via_sftp(
             request.file, remote_path, self.settings(), overwrite=target.overwrite
         )

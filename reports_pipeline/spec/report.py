@@ -16,6 +16,7 @@ from pydantic import (
     model_validator,
 )
 
+from reports_pipeline.delivery.target_paths import template_problem
 from reports_pipeline.spec.connections import (
     MAX_RUNTIME_LIMIT,
     RetryPolicySpec,
@@ -496,16 +497,27 @@ class EmailTarget(_Strict):
         return [*self.to, *self.cc, *self.bcc]
 
 
+def _inside_target(template: str) -> str:
+    problem = template_problem(template)
+    if problem:
+        raise ValueError(problem)
+    return template
+
+
 class SftpTarget(_Strict):
     connection: str
     path: str = "/{{ name }}/{{ name }}_{{ period.key }}.{{ ext }}"
     overwrite: bool = True
+
+    _inside = field_validator("path")(lambda value: _inside_target(value))
 
 
 class S3Target(_Strict):
     connection: str
     key: str = "reports/{{ name }}/{{ period.key }}.{{ ext }}"
     content_type: str | None = None
+
+    _inside = field_validator("key")(lambda value: _inside_target(value))
 
 
 class WebhookTarget(_Strict):

@@ -51,6 +51,13 @@ def test_upload_stores_the_bytes_under_the_key_with_the_content_type(s3_server, 
     assert f"s3://{bucket}/reports/sales/2026-11.csv" in receipt.summary
 
 
+def test_a_key_with_a_dot_dot_part_is_refused(s3_server, bucket, report):
+    with pytest.raises(PermanentDeliveryError, match="contains '..' once rendered: refused"):
+        upload_to_s3(
+            report, "reports/../x.csv", s3_server.settings(bucket), content_type="text/csv"
+        )
+
+
 def test_receipt_has_the_version_id_in_a_versioned_bucket(s3_server, report):
     bucket = s3_server.create_bucket(versioned=True)
 

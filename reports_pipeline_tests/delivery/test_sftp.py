@@ -94,6 +94,14 @@ def test_relative_paths_start_in_the_login_directory(sftp_server, report):
     assert sftp_server.path("/outbound/report.csv").is_file()
 
 
+@pytest.mark.parametrize("path", ["outbound/../../report.csv", "/outbound/../../etc/x.csv"])
+def test_a_path_that_climbs_out_is_refused_and_nothing_is_written(sftp_server, report, path):
+    with pytest.raises(PermanentDeliveryError, match="contains '..' once rendered: refused"):
+        upload_via_sftp(report, path, sftp_server.settings())
+
+    assert sftp_server.files() == []
+
+
 def test_bytes_go_to_a_hidden_part_file_that_is_renamed_into_place(sftp_server, report):
     upload_via_sftp(report, "/outbound/report.csv", sftp_server.settings())
 
