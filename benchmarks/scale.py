@@ -78,7 +78,12 @@ CONNECTIONS = {
             "host_key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9ok"
             "Wi0dh2l9GKJl",
         },
-        "hook": {"kind": "webhook", "url": "http://127.0.0.1:9/reports"},
+        "hook": {
+            "kind": "webhook",
+            "url": "http://127.0.0.1:9/reports",
+            "allow_http": True,
+            "allow_hosts": ["127.0.0.1"],
+        },
     },
     "storage": {"kind": "local", "path": "{root}/report_files"},
     "policy": {"timezone": "UTC", "max_reports_per_owner": 10},
