@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo
 import pyarrow as pa
 import pytest
 import sqlalchemy
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import text
 
 from reports_pipeline.warehouse.fetch import (
@@ -577,3 +579,15 @@ def test_a_postgres_query_cannot_step_out_of_its_one_statement(postgres_url, sql
 def test_semicolons_and_parentheses_in_quotes_and_a_trailing_semicolon_are_fine(engine):
     sql = "select ');(' as a, 'x' as \";)\" ;  "
     assert _rows(stream_record_batches(engine, sql, {})) == [{"a": ");(", ";)": "x"}]
+
+
+@given(value=st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\x00")))
+@settings(deadline=None)
+def test_any_text_is_a_value_in_code_and_text_in_quotes_on_postgres(postgres_url, value):
+    engine = create_warehouse_engine(postgres_url)
+    try:
+        sql = "select :value as v, ':value' as literal, $$ :value $$ as dollar -- :value"
+        rows = _rows(stream_record_batches(engine, sql, {"value": value}))
+    finally:
+        engine.dispose()
+    assert rows == [{"v": value, "literal": ":value", "dollar": " :value "}]
