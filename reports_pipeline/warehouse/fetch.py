@@ -62,12 +62,12 @@ def stream_record_batches(
     become text, and JSON objects or arrays become JSON text. At least one batch is yielded:
     with no rows it is empty but carries the column names.
 
-    Parameters are always bound, never formatted into the SQL as text: only a ``:name`` in the
-    query's code is one, and one inside a string literal, quoted name or comment is left as
-    it is written (``placeholders``). Postgres and DuckDB receive
-    timezone-aware datetimes as they are. SQLite: timestamps are compared as UTC text, so
-    every datetime parameter is passed as UTC ``'YYYY-MM-DD HH:MM:SS'`` (dates as
-    ``'YYYY-MM-DD'``), the format of the demo warehouse.
+    Only a ``:name`` in the query's code is a parameter; one inside a string literal, quoted
+    name or comment is left as it is written (``placeholders``). SQLite and DuckDB bind the
+    values; Postgres's COPY cannot, so psycopg2 quotes them into it exactly as its own
+    ``execute`` does. Postgres and DuckDB receive timezone-aware datetimes as they are.
+    SQLite: timestamps are compared as UTC text, so every datetime parameter is passed as UTC
+    ``'YYYY-MM-DD HH:MM:SS'`` (dates as ``'YYYY-MM-DD'``), the format of the demo warehouse.
 
     ``timeout`` bounds each wait for the database (running the query, fetching one batch);
     time the consumer spends between batches does not count. Raises ``QueryTimeout`` when
