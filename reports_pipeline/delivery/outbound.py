@@ -22,13 +22,13 @@ Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 def allow_list_entry(entry: str) -> str:
     """``entry`` if it is a host name, an IP address or a network (``10.1.0.0/16``)."""
-    text = entry.strip().lower()
+    text = entry.strip().lower().rstrip(".")
     try:
         ipaddress.ip_network(text, strict=False)
         return text
     except ValueError:
         pass
-    labels = text.rstrip(".").split(".")
+    labels = text.split(".")
     if text and all(label and len(label) <= 63 for label in labels) and all(
         label.replace("-", "").replace("_", "").isalnum() for label in labels
     ):
@@ -38,10 +38,16 @@ def allow_list_entry(entry: str) -> str:
     )
 
 
+def _unmapped(address: Address) -> Address:
+    """``::ffff:127.0.0.1`` is 127.0.0.1: judge an IPv4-mapped address as its IPv4 one."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        return address.ipv4_mapped
+    return address
+
+
 def is_public(address: Address) -> bool:
     """Whether ``address`` is on the public internet (not loopback, private, link-local...)."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
+    address = _unmapped(address)
     return address.is_global and not address.is_multicast
 
 
@@ -71,7 +77,7 @@ class OutboundRules:
 
     def check_address(self, host: str, address: str, what: str) -> None:
         """Refuse ``address`` (where ``host`` led) unless public or allowed."""
-        ip = ipaddress.ip_address(address.split("%", 1)[0])
+        ip = _unmapped(ipaddress.ip_address(address.split("%", 1)[0]))
         if is_public(ip) or self.allows(host, ip):
             return
         shown = host if host == str(ip) else f"{host} ({ip})"
