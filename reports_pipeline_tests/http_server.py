@@ -3,7 +3,10 @@
     with RecordingHttpServer() as server:
         server.respond("/hook", 503, "busy", times=1)   # first call only
         server.respond("/hook", 200, {"ok": True})      # every call after that
-        send_webhook(WebhookSettings(url=server.url_for("/hook")), payload={...})
+        settings = WebhookSettings(
+            url=server.url_for("/hook"), allow_http=True, allow_hosts=("127.0.0.1",)
+        )
+        send_webhook(settings, payload={...})
         [request] = server.wait_for_requests(1)
         assert request.json() == {...}
 
