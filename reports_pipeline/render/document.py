@@ -19,14 +19,14 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from jinja2 import FileSystemLoader, StrictUndefined, Template, TemplateError, TemplateSyntaxError
+from jinja2 import StrictUndefined, Template, TemplateError, TemplateSyntaxError
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
 from reports_pipeline.render import ReportDocument
 from reports_pipeline.render.chart import check_chart_columns, is_numeric, render_chart_svg
 from reports_pipeline.spec.report import DocumentOptions, HtmlOptions, PdfOptions
-from reports_pipeline.templating import PeriodContext
+from reports_pipeline.templating import ConfinedFileSystemLoader, PeriodContext
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 DEFAULT_TEMPLATE = "report.html.j2"
@@ -322,7 +322,8 @@ def _environment(folder: Path | None) -> SandboxedEnvironment:
     # The report's folder first, then the shipped templates: `{% extends "report.html.j2" %}`.
     search_path = [folder, TEMPLATES_DIR] if folder else [TEMPLATES_DIR]
     env = SandboxedEnvironment(
-        loader=FileSystemLoader(search_path),
+        # include/extends/import reach only files really inside these folders (symlinks resolved)
+        loader=ConfinedFileSystemLoader(search_path),
         autoescape=True,
         undefined=StrictUndefined,
         trim_blocks=True,
