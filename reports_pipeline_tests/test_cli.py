@@ -490,3 +490,54 @@ def test_runs_from_the_command_line_count_on_the_partitions_tab(
     )
     statuses, _, _ = ui_partition_statuses(sqlite_instance, defs, "test_report")
     assert statuses == {"2026-11-02": "SUCCESS", "2026-11-03": "SUCCESS"}
+
+
+HOSTILE_FILES = {
+    "complex_key.yaml": "? [a, b]\n: 1\n",
+    "merge_key.yaml": "base: &b {every: day}\nschedule:\n  <<: *b\n",
+    "deep.yaml": "[" * 20_000 + "]" * 20_000,
+    "laughs.yaml": "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+    + "".join(
+        f"a{i}: &a{i} [{', '.join(['*a' + ('' if i == 1 else str(i - 1))] * 10)}]\n"
+        for i in range(1, 9)
+    ),
+    "huge.yaml": "name: huge\n# " + "x" * 1_100_000 + "\n",
+    "control.yaml": "name: a\x00b\n",
+    "dup_a.yaml": None,  # valid reports that share one name
+    "dup_b.yaml": None,
+}
+
+
+def test_validate_hostile_files_gives_file_line_messages_and_exit_1(tmp_path):
+    """Through the installed entry point, as an analyst runs it: no traceback, no exit 2."""
+    import subprocess
+    import sys
+
+    for file, text in HOSTILE_FILES.items():
+        write_report(tmp_path, text or report_dict(name="shared"), file)
+    write_report(tmp_path, report_dict(name="fine"), "fine.yaml")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from reports_pipeline.cli import main; main()",
+            "validate",
+            str(tmp_path),
+            "--connections",
+            str(tmp_path / "none.yaml"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    assert "error:" not in result.stderr
+    lines = result.stdout.splitlines()
+    for file in HOSTILE_FILES:
+        (line,) = [line for line in lines if f"{file}:" in line]
+        assert re.search(rf"{file}:\d+: \S+: \S", line), line
+    assert (
+        f"{len(HOSTILE_FILES)} errors in {len(HOSTILE_FILES)} files; 1 reports valid"
+        in result.stderr
+    )

@@ -162,3 +162,27 @@ def test_a_file_whose_name_line_lies_falls_back_to_the_full_load(tmp_path):
     with pytest.raises(Exception, match="ghost"):
         repository.get_job("ghost")
     assert repository._repository_data.full_load_done
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        ("finance/daily.yaml", "finance_daily.yaml"),
+        ("a-b.yaml", "a_b.yaml"),
+        ("Bad.yaml", "bad.yaml"),
+    ],
+)
+def test_broken_files_whose_names_collide_are_each_shown_under_their_own_sensor(tmp_path, files):
+    reports = tmp_path / "reports"
+    write_report(reports, report_dict(name="fine"), "fine.yaml")
+    for file in files:
+        (reports / file).parent.mkdir(parents=True, exist_ok=True)
+        (reports / file).write_text(f"name: [{file}]\n")
+    if len(list(reports.rglob("*.yaml"))) != 3:
+        pytest.skip("this file system does not tell these names apart")
+    repository = build_definitions([reports], tmp_path / "none.yaml").get_repository_def()
+    assert repository.job_names == ["fine"]
+    markers = [s for s in repository.sensor_defs if s.name.startswith("invalid_report_file__")]
+    assert len({sensor.name for sensor in markers}) == 2
+    for file in files:  # each file's errors under exactly one sensor
+        assert sum(f"/{file}:1: name:" in sensor.description for sensor in markers) == 1

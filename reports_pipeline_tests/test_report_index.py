@@ -23,3 +23,11 @@ def test_files_declaring_a_name_come_in_load_order(tmp_path):
     write_report(reports, report_dict(name="shared_more"), "other.yaml")
     assert files_declaring("shared", [reports]) == [first, second]
     assert files_declaring("missing", [reports]) == []
+
+
+def test_a_file_over_the_size_limit_is_not_read_whole_nor_taken_as_the_one(tmp_path):
+    reports = tmp_path / "reports"
+    kept = write_report(reports, report_dict(name="shared"), "kept.yaml")
+    (reports / "huge.yaml").write_text("name: shared\n# " + "x" * 1_100_000 + "\n")
+    # The full load refuses the huge file, so the scan must not count it as a claimant either.
+    assert files_declaring("shared", [reports]) == [kept]
