@@ -17,6 +17,7 @@ from reports_pipeline.delivery.errors import (
 )
 from reports_pipeline.delivery.outbound import OutboundRules
 from reports_pipeline.delivery.receipts import DeliveryReceipt
+from reports_pipeline.redaction import Redactor
 
 # Public (C), private (G) and direct-message (D) conversation IDs.
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{8,}$")
@@ -101,11 +102,12 @@ def _client(settings: SlackSettings) -> WebClient:
     )
 
 
-def _api_error(exc: SlackApiError) -> DeliveryError:
+def _api_error(exc: SlackApiError, redactor: Redactor) -> DeliveryError:
     response = exc.response
     method = str(response.api_url).rstrip("/").rsplit("/", 1)[-1]
     data = response.data if isinstance(response.data, dict) else {}
-    code = str(data.get("error") or "no error code")[:200]
+    # Scrubbed before it is cut: an answer quoting the request must not keep the token's start.
+    code = redactor.text(str(data.get("error") or "no error code"), 200)
     status = response.status_code
     message = f"Slack {method} failed: {code}"
     if status != 200:
@@ -125,7 +127,7 @@ def _api_error(exc: SlackApiError) -> DeliveryError:
 def _delivery_error(exc: Exception, settings: SlackSettings) -> DeliveryError:
     """Map what slack_sdk (and urllib under it) raises; none of these texts hold the token."""
     if isinstance(exc, SlackApiError):
-        return _api_error(exc)
+        return _api_error(exc, Redactor([settings.token]))
     if isinstance(exc, urllib.error.HTTPError):  # the file upload step, outside the Web API
         message = f"Slack file upload answered {exc.code} {exc.reason}"
         transient = exc.code == 429 or exc.code >= 500
