@@ -1,4 +1,5 @@
-"""Checks that need several reports at once: owners over their limit, copies, crowded minutes.
+"""Checks that need several reports at once: owners over their limit, copies, crowded minutes;
+and one-off runs whose time has passed.
 
 These run on every load of the code location (each run, and every minute in the daemon), so
 each is one pass over the reports, and tick times are computed once per (cron, zone).
@@ -223,8 +224,35 @@ def crowded_slot_warnings(reports: Sequence[LoadedReport], policy: Policy) -> li
     return [warning for _, warning in sorted(warnings, key=lambda item: item[0])]
 
 
+def past_run_at_warnings(reports: Sequence[LoadedReport], now: datetime) -> list[SpecError]:
+    """A warning on each ``every: once`` report whose ``run_at`` is at or before ``now``: its
+    schedule will never run it (``reports validate --strict`` fails on it)."""
+    from zoneinfo import ZoneInfo
+
+    warnings = []
+    for loaded in _in_file_order(reports):
+        schedule = loaded.spec.schedule
+        if schedule.every != "once" or schedule.run_at is None:
+            continue
+        zone = loaded.spec.timezone
+        if schedule.run_at.replace(tzinfo=ZoneInfo(zone)) > now:
+            continue
+        message = (
+            f"run_at {schedule.run_at.isoformat(timespec='minutes')} ({zone}) has passed: the"
+            " schedule will never run this report. Set a later run_at, or run it now with"
+            f" `reports run {loaded.spec.name}`"
+        )
+        warnings.append(_problem(loaded, ("schedule", "run_at"), message, "warning"))
+    return warnings
+
+
 def schedule_conflicts(
-    reports: Sequence[LoadedReport], connections: ConnectionsFile
+    reports: Sequence[LoadedReport], connections: ConnectionsFile, now: datetime | None = None
 ) -> list[SpecError]:
-    """Warnings about valid reports taken together: copies, and crowded minutes."""
-    return copy_warnings(reports, connections) + crowded_slot_warnings(reports, connections.policy)
+    """Warnings about what valid reports' schedules will do: copies, crowded minutes, and
+    one-off runs already past at ``now`` (default: the current time)."""
+    return (
+        copy_warnings(reports, connections)
+        + crowded_slot_warnings(reports, connections.policy)
+        + past_run_at_warnings(reports, now or datetime.now(timezone.utc))
+    )

@@ -1,10 +1,18 @@
 """Reports taken together: copies of one another, and too many due in the same minute."""
 
 import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
 
 from reports_pipeline.spec import policy
-from reports_pipeline.spec.conflicts import crowded_slot_warnings, schedule_conflicts
+from reports_pipeline.spec.conflicts import (
+    crowded_slot_warnings,
+    past_run_at_warnings,
+    schedule_conflicts,
+)
 from reports_pipeline.spec.connections import ConnectionsFile, Policy
 from reports_pipeline.spec.loader import LoadedReport, ReportProject, load_project, parse_report
 from reports_pipeline.spec.yaml_source import SpecError, YamlDocument
@@ -244,3 +252,70 @@ def test_crowd_check_works_on_reports_in_memory():
     reports = [loaded_report(f"report_{n}", daily("09:00")) for n in range(3)]
     warnings = crowded_slot_warnings(reports, Policy(max_reports_per_slot=2))
     assert [w.file for w in warnings] == ["report_2.yaml"]
+
+
+# every: once with a run_at that has passed
+
+
+def once_at(run_at: datetime, zone: str) -> dict:
+    return {"every": "once", "timezone": zone, "run_at": run_at.strftime("%Y-%m-%dT%H:%M")}
+
+
+def run_at_warnings(tmp_path: Path, run_at: datetime, zone: str) -> list[SpecError]:
+    project = load(
+        tmp_path, {"once.yaml": report_dict(name="once", schedule=once_at(run_at, zone))}
+    )
+    assert project.errors == []
+    return [w for w in project.warnings if w.field == "schedule.run_at"]
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Pacific/Kiritimati", "Pacific/Pago_Pago"])
+@pytest.mark.parametrize(
+    "ago", [timedelta(minutes=1), timedelta(hours=2), timedelta(days=1), timedelta(days=3650)]
+)
+def test_a_run_at_that_has_passed_is_a_warning_saying_it_will_never_run(tmp_path, zone, ago):
+    run_at = datetime.now(ZoneInfo(zone)) - ago
+    warnings = run_at_warnings(tmp_path, run_at, zone)
+    assert len(warnings) == 1
+    assert warnings[0].severity == "warning"
+    assert warnings[0].line == line_of(tmp_path / "reports" / "once.yaml", "run_at:")
+    assert warnings[0].message == (
+        f"run_at {run_at:%Y-%m-%dT%H:%M} ({zone}) has passed: the schedule will never run this"
+        " report. Set a later run_at, or run it now with `reports run once`"
+    )
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Pacific/Kiritimati", "Pacific/Pago_Pago"])
+@pytest.mark.parametrize("ahead", [timedelta(hours=1), timedelta(days=400)])
+def test_a_run_at_still_ahead_is_no_warning(tmp_path, zone, ahead):
+    assert run_at_warnings(tmp_path, datetime.now(ZoneInfo(zone)) + ahead, zone) == []
+
+
+def test_the_run_at_is_compared_in_the_reports_zone():
+    # 10:00 in Kiritimati (UTC+14) is 20:00 UTC the day before.
+    loaded = _loaded_once(datetime(2026, 3, 2, 10, 0), "Pacific/Kiritimati")
+    before = datetime(2026, 3, 1, 19, 59, tzinfo=timezone.utc)
+    after = datetime(2026, 3, 1, 20, 0, tzinfo=timezone.utc)
+    assert past_run_at_warnings([loaded], before) == []
+    assert len(past_run_at_warnings([loaded], after)) == 1
+
+
+def test_validate_strict_fails_on_a_run_at_that_has_passed(tmp_path):
+    from click.testing import CliRunner
+
+    from reports_pipeline.cli import cli
+
+    report = report_dict(name="once", schedule=once_at(datetime(2025, 1, 1, 8), "UTC"))
+    write_report(tmp_path / "reports", report)
+    args = ["validate", str(tmp_path / "reports"), "--connections", str(tmp_path / "none.yaml")]
+    relaxed = CliRunner().invoke(cli, args, catch_exceptions=False)
+    strict = CliRunner().invoke(cli, [*args, "--strict"], catch_exceptions=False)
+    assert relaxed.exit_code == 0, relaxed.output
+    assert "warning: schedule.run_at: run_at 2025-01-01T08:00 (UTC) has passed" in relaxed.output
+    assert strict.exit_code == 1, strict.output
+
+
+def _loaded_once(run_at: datetime, zone: str) -> LoadedReport:
+    data = report_dict(name="once", schedule=once_at(run_at, zone))
+    document = YamlDocument(path="once.yaml", data=data, lines={})
+    return LoadedReport(spec=parse_report(document), path=Path("once.yaml"), document=document)
