@@ -45,7 +45,7 @@ def format_duration(duration: timedelta) -> str:
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if seconds >= size and seconds % size == 0:
             return f"{int(seconds // size)}{unit}"
-    return f"{seconds:g}s"
+    return f"{seconds:.6f}".rstrip("0").rstrip(".") + "s"
 
 
 def _seconds(value: object) -> float:
@@ -86,6 +86,8 @@ def parse_duration(
             f"{shown(value)} is too long here; write at most {format_duration(at_most)}"
         )
     duration = timedelta(seconds=seconds)
+    if not duration:  # under half a microsecond rounds to nothing
+        raise ValueError(f"a duration must be greater than zero (got {shown(value)})")
     if at_least is not None and duration < at_least:
         raise ValueError(
             f"{shown(value)} is too short here; write at least {format_duration(at_least)}"
