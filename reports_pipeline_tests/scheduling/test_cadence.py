@@ -2,6 +2,8 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from reports_pipeline.scheduling.cadence import (
     first_period_day,
@@ -11,7 +13,7 @@ from reports_pipeline.scheduling.cadence import (
     schedule_cron,
     tick_runs,
 )
-from reports_pipeline.spec.report import Schedule
+from reports_pipeline.spec.report import EARLIEST_DATE, LATEST_DATE, Schedule
 
 NY = ZoneInfo("America/New_York")
 
@@ -88,3 +90,19 @@ def test_spring_forward_day_is_23_hours_and_fall_back_day_25():
     # Subtracting datetimes of one zone gives wall-clock time; elapsed time needs timestamps.
     assert spring.end.timestamp() - spring.start.timestamp() == timedelta(hours=23).total_seconds()
     assert fall.end.timestamp() - fall.start.timestamp() == timedelta(hours=25).total_seconds()
+
+
+@given(st.dates(min_value=EARLIEST_DATE, max_value=LATEST_DATE))
+def test_every_start_validation_accepts_gives_periods(start):
+    """Across the whole range of schedule.start, in the zones furthest ahead of and behind UTC
+    (0001-01-01 and 9999-12-31 overflowed here before validation refused them)."""
+    late = datetime(2100, 1, 2, tzinfo=ZoneInfo("UTC"))
+    for every in (
+        {"every": "day"},
+        {"every": "week", "on": "sunday"},
+        {"every": "quarter"},
+        {"every": "cron", "cron": "0 9 * * 1-5"},
+    ):
+        for zone in ("Pacific/Kiritimati", "Pacific/Pago_Pago"):
+            schedule = Schedule(**every, start=start, timezone=zone)
+            assert period_closed_at(partitions_definition(schedule), late) is not None

@@ -4,22 +4,15 @@ Files are written as YAML (``.inf``, ``.nan``, ``true`` reach the model as YAML 
 loaded the way ``reports validate`` loads them.
 """
 
-from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 import yaml
-from hypothesis import given
-from hypothesis import strategies as st
 
-from reports_pipeline.scheduling.cadence import partitions_definition, period_closed_at
 from reports_pipeline.spec.loader import load_project
 from reports_pipeline.spec.report import (
-    EARLIEST_DATE,
     HTML_MAX_ROWS_LIMIT,
-    LATEST_DATE,
     PDF_MAX_ROWS_LIMIT,
-    Schedule,
 )
 from reports_pipeline_tests.report_files import report_dict, write_report
 
@@ -193,16 +186,6 @@ def test_a_run_at_the_scheduler_cannot_represent_is_an_error(tmp_path, run_at):
     )
     message = only_problem(tmp_path, text, "schedule.run_at")
     assert "outside the dates the scheduler can represent" in message
-
-
-@given(st.dates(min_value=EARLIEST_DATE, max_value=LATEST_DATE))
-def test_every_representable_start_gives_periods(start):
-    """Across the range, in the zones furthest from UTC, as the scheduler computes periods."""
-    for every in ({"every": "day"}, {"every": "week", "on": "sunday"}, {"every": "quarter"}):
-        for zone in ("Pacific/Kiritimati", "Pacific/Pago_Pago"):
-            spec = Schedule(**every, start=start, timezone=zone)
-            partitions = partitions_definition(spec)
-            assert period_closed_at(partitions, datetime(2100, 1, 2, tzinfo=timezone.utc))
 
 
 # Crons that never fire
