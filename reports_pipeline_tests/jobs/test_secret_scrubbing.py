@@ -248,3 +248,42 @@ def test_test_connection_shows_the_answer_without_the_key(
     assert "SendGrid key check answered 401 Unauthorized: GET /v3/scopes" in result.output
     assert "Authorization: ***" in result.output
     assert leaks(result.output) == []
+
+
+def test_the_notice_scrubs_an_error_a_step_stored_unscrubbed(
+    tmp_path, sqlite_instance, echo_server, smtp_server, secrets_in_environment
+):
+    """Runs stored before scrubbing, or a step that quotes a secret in its own error: the
+    notice is scrubbed with the deployment's secrets all the same."""
+    from dagster import job, op
+
+    from reports_pipeline.jobs.report_job import REPORT_TAG
+
+    connections = echoing_project(tmp_path, echo_server, smtp_server)
+    defs = build_definitions([tmp_path / "reports"], connections)
+
+    @op
+    def fetch_and_render():
+        basic = base64.b64encode(f"x:{SECRETS['HOOK_BEARER']}".encode()).decode()
+        raise RuntimeError(f"could not connect with {basic} {SECRETS['SLACK_TOKEN']}")
+
+    @job(name="echoed", tags={REPORT_TAG: "echoed"})
+    def echoed():
+        fetch_and_render()
+
+    result = echoed.execute_in_process(instance=sqlite_instance, raise_on_error=False)
+    assert leaks(serialize_value(list(sqlite_instance.all_logs(result.run_id)))) != []
+    (record,) = sqlite_instance.all_logs(result.run_id, of_type=DagsterEventType.RUN_FAILURE)
+    context = build_run_status_sensor_context(
+        sensor_name=FAILURE_SENSOR_NAME,
+        dagster_instance=sqlite_instance,
+        dagster_run=sqlite_instance.get_run_by_id(result.run_id),
+        dagster_event=record.dagster_event,
+        repository_def=defs.get_repository_def(),
+    ).for_run_failure()
+    defs.resolve_sensor_def(FAILURE_SENSOR_NAME)(context)
+
+    (notice,) = smtp_server.wait_for_messages(1)
+    text = notice.parsed().get_body(preferencelist=("plain",)).get_content()
+    assert "fetch_and_render: could not connect with *** ***" in text
+    assert leaks(notice.content.decode("latin-1")) == []
