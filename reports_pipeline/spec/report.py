@@ -463,7 +463,7 @@ class EmailTarget(_Strict):
     to: list[EmailStr] = []
     cc: list[EmailStr] = []
     bcc: list[EmailStr] = []
-    subject: str = Field("{{ title }}: {{ period.key }}", min_length=1)
+    subject: str = "{{ title }}: {{ period.key }}"
     body: str | None = None
     body_template: str | None = None
     # auto: attach under policy.max_attachment_mb, else a download link; link: always a link
@@ -571,7 +571,7 @@ class DeliveryTarget(_Strict):
 
 class ReportSpec(_Strict):
     name: str
-    title: str | None = Field(None, min_length=1, max_length=TITLE_MAX_CHARS)
+    title: str | None = Field(None, max_length=TITLE_MAX_CHARS)
     description: str = ""
     owner: EmailStr
     team: str | None = None
