@@ -71,6 +71,8 @@ _STATEMENT_NAMES = {
     "With": "{% with %}",
 }
 _DIGITS = re.compile(r"\d+")
+_PERCENT_SPEC = re.compile(r"%[-#0 +_^]*(\d*)(?:\.(\d+))?")
+_BRACE_SPEC = re.compile(r"\{[^{}]*?:([^{}]*)\}")
 
 
 class TemplateRenderError(ValueError):
@@ -132,10 +134,19 @@ def _check_count(value: Any) -> None:
         )
 
 
+def _format_widths(text: str) -> list[str]:
+    """The widths and precisions of a format string: ``%08.2f``, ``%_10Y`` (strftime),
+    ``{:>12}``; not other digits (an account number in the text is no width)."""
+    widths = [part for spec in _PERCENT_SPEC.findall(text) for part in spec if part]
+    for spec in _BRACE_SPEC.findall(text):
+        widths.extend(_DIGITS.findall(spec))
+    return widths
+
+
 def _check_format_string(text: Any) -> None:
     """A format string's widths and precisions (``%9999999d``, ``{:>9999999}``) are counts."""
     if isinstance(text, str):
-        for digits in _DIGITS.findall(text):
+        for digits in _format_widths(text):
             if len(digits) > 6 or int(digits) > MAX_COUNT:
                 raise TemplateLimitError(
                     f"the format {text[:40]!r} asks for a width of {digits}; templates may use"

@@ -57,6 +57,9 @@ CONTEXT = template_context(
         ("{{ '{:>6}'.format(rows) }}|{{ title | center(20) | length }}", "     3|20"),
         ("{% filter upper %}{{ params.status }}{% endfilter %}", "PAID"),
         ("{{ range(3) | map('string') | join('-') }}", "0-1-2"),
+        ("{{ 'Account 123456789: %s' % params.status }}", "Account 123456789: paid"),
+        ("{{ 'Ref 99999999 {}'.format(rows) }}", "Ref 99999999 3"),
+        ("{{ period.start.strftime('%Y-%m-%d 1234567') }}", "2026-01-05 1234567"),
     ],
 )
 def test_templates_that_analysts_write_still_render(source, expected):
