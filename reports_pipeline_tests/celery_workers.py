@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import kombu
 import psycopg2
 
 from reports_pipeline.jobs.executor import (
@@ -88,25 +89,25 @@ def celery_deployment_env(folder: Path, postgres_url: str, executor: str = "cele
     return env
 
 
+@contextmanager
+def celery_deployment(folder: Path, executor: str = "celery") -> Iterator[dict]:
+    """``celery_deployment_env`` on a fresh database; the database and the deployment's queue
+    are removed afterwards (RabbitMQ keeps a durable queue until it is deleted)."""
+    with fresh_postgres_database() as postgres_url:
+        env = celery_deployment_env(folder, postgres_url, executor)
+        try:
+            yield env
+        finally:
+            with kombu.Connection(BROKER_URL, connect_timeout=30) as broker:
+                broker.default_channel.queue_delete(env[QUEUE_VARIABLE])
+
+
 def start_celery_worker(name: str, env: dict, cwd: Path, concurrency: int = 1) -> DagsterProcess:
-    """``dagster-celery worker start`` with the project's app, named ``name@<host>``; returns
-    once the worker has connected to the broker and listens."""
+    """A worker started as an operator starts one (``deploy/celery_worker.sh``), named
+    ``name@<host>``; returns once it has connected to the broker and listens."""
     worker = DagsterProcess(
-        [
-            str(BIN / "dagster-celery"),
-            "worker",
-            "start",
-            "-A",
-            "reports_pipeline.jobs.celery_app",
-            "-n",
-            name,
-            "--",
-            f"--concurrency={concurrency}",
-            "--without-heartbeat",  # no gossip between the workers: they share nothing
-            "--without-mingle",
-            "--without-gossip",
-        ],
-        env,
+        ["bash", str(PACKAGE_DIR.parent / "deploy" / "celery_worker.sh")],
+        {**env, "REPORTS_WORKER_NAME": name, "REPORTS_WORKER_CONCURRENCY": str(concurrency)},
         cwd,
     )
     try:

@@ -9,8 +9,7 @@ from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus
 from dagster._core.instance.ref import InstanceRef
 
 from reports_pipeline_tests.celery_workers import (
-    celery_deployment_env,
-    fresh_postgres_database,
+    celery_deployment,
     start_celery_worker,
     start_run,
     unreachable_services,
@@ -58,8 +57,8 @@ def deployment(services, tmp_path, smtp_server):
                 ],
             ),
         )
-    with fresh_postgres_database() as postgres_url:
-        yield tmp_path, celery_deployment_env(tmp_path, postgres_url)
+    with celery_deployment(tmp_path) as env:
+        yield tmp_path, env
 
 
 @pytest.fixture
