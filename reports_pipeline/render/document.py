@@ -24,12 +24,24 @@ from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
 from reports_pipeline.render import ReportDocument
+from reports_pipeline.render.cell_cap import cap_cell, cut_column
 from reports_pipeline.render.chart import check_chart_columns, is_numeric, render_chart_svg
 from reports_pipeline.spec.report import DocumentOptions, HtmlOptions, PdfOptions
 from reports_pipeline.templating import ConfinedFileSystemLoader, PeriodContext
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 DEFAULT_TEMPLATE = "report.html.j2"
+
+# A cell of a PDF or HTML report shows at most this many characters, then "… (truncated)":
+# a page is read, and WeasyPrint needs about 100 bytes of memory per character it lays out
+# (one 100 MB value took 10.9 GB). The CSV, JSON and Parquet formats keep every value whole.
+CELL_MAX_CHARS = 1_000
+# And a page keeps at most this many characters of text values: past them, rows are left out
+# as past max_rows (100,000 rows of 1,000 characters would make a page of gigabytes).
+SHOWN_MAX_CHARS = 20_000_000
+# A PDF table of more text than this is laid out as a listing (below): WeasyPrint takes about
+# 10 s to wrap 200,000 characters into table cells.
+LISTING_ABOVE_CHARS = 200_000
 
 # WeasyPrint lays out a table at about 1 ms a cell on a 2-core machine: 5,000 rows of 9 columns
 # would take most of a minute. Above this many cells a PDF shows its rows as a listing instead:
@@ -41,6 +53,14 @@ MONO_ADVANCE_EM = 0.602  # width of every DejaVu Sans Mono glyph
 LISTING_WIDTH_PT = {"portrait": 520.0, "landscape": 766.0}  # A4 inside the template's margins
 LISTING_GAP = "  "
 LISTING_MIN_CHARS = 6  # a column cut short keeps at least this many characters
+# The table's column widths are set from the values shown (table-layout: fixed), so that a long
+# value wraps inside its column: WeasyPrint's automatic layout gives a value without spaces
+# the whole line, pushing every later column off the page.
+GRID_FONT_PT = 8.5
+GRID_PADDING_PT = 11.3  # 2 mm either side of a cell
+SANS_ADVANCE_EM = 0.6  # about the mean width of DejaVu Sans letters and digits
+GRID_MAX_CHARS = 40  # no column asks for more width than this many characters; longer wraps
+GRID_MIN_CHARS = 8  # a column narrowed to fit the page keeps at least this many
 # Numbers that name rather than count: shown as 100234 and 2026, not 100,234; never totalled.
 IDENTIFIER = re.compile(r"(^|_)(id|year)$", re.IGNORECASE)
 
@@ -114,12 +134,13 @@ class _Result:
     total_rows: int = 0
     numeric: set[str] = field(default_factory=set)
     totals: dict[str, int | float | Decimal] = field(default_factory=dict)
+    chars: int = 0  # in the text of the rows kept
+    size_limited: bool = False  # rows were left out for SHOWN_MAX_CHARS, not for the limit
 
     def add(self, batch: pa.RecordBatch) -> None:
         wanted = self.limit - len(self.rows)
-        if wanted > 0 and batch.num_rows:
-            head = batch.slice(0, wanted)
-            self.rows.extend(zip(*(column.to_pylist() for column in head.columns), strict=True))
+        if wanted > 0 and batch.num_rows and not self.size_limited:
+            self._keep(batch.slice(0, wanted))
         for name, column in zip(batch.schema.names, batch.columns, strict=True):
             if is_numeric(column.type):
                 self.numeric.add(name)
@@ -129,6 +150,35 @@ class _Result:
                 previous = self.totals.get(name, 0)
                 self.totals[name] = previous if total is None else _add(previous, total)
         self.total_rows += batch.num_rows
+
+    def _keep(self, head: pa.RecordBatch) -> None:
+        # Cut in Arrow: a huge value never becomes a Python string.
+        columns = [cut_column(column, CELL_MAX_CHARS) for column in head.columns]
+        lengths = _text_lengths(columns)
+        if lengths is not None:
+            running = pc.cumulative_sum(lengths)
+            fitting = pc.sum(pc.less_equal(running, SHOWN_MAX_CHARS - self.chars)).as_py()
+            if fitting < len(head):
+                self.size_limited = True
+                columns = [column.slice(0, fitting) for column in columns]
+            if fitting:
+                self.chars += running[fitting - 1].as_py()
+        self.rows.extend(zip(*(column.to_pylist() for column in columns), strict=True))
+
+
+def _text_lengths(columns: list[pa.Array]) -> pa.Array | None:
+    """Characters of text (and hex digits of binary) in each row, or None without such columns."""
+    total = None
+    for column in columns:
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            lengths = pc.utf8_length(column)
+        elif pa.types.is_binary(column.type) or pa.types.is_large_binary(column.type):
+            lengths = pc.multiply(pc.binary_length(column), 2)
+        else:
+            continue
+        lengths = pc.fill_null(lengths.cast(pa.int64()), 0)
+        total = lengths if total is None else pc.add(total, lengths)
+    return total
 
 
 def _add(left: int | float | Decimal, right: int | float | Decimal) -> int | float | Decimal:
@@ -194,15 +244,21 @@ def _context(
     plain = [name in result.numeric and name not in result.totals for name in result.columns]
     rows = [
         [
-            str(value) if as_is and value is not None else display_value(value)
+            cap_cell(
+                str(value) if as_is and value is not None else display_value(value),
+                CELL_MAX_CHARS,
+            )
             for value, as_is in zip(row, plain, strict=True)
         ]
         for row in result.rows
     ]
+    width_pt = LISTING_WIDTH_PT[options.orientation]
     listing = None
-    if format == "pdf" and len(rows) * len(result.columns) > LISTING_ABOVE_CELLS:
+    if format == "pdf" and (
+        len(rows) * len(result.columns) > LISTING_ABOVE_CELLS or result.chars > LISTING_ABOVE_CHARS
+    ):
         right = [name in result.numeric for name in result.columns]
-        listing = _listing(result.columns, rows, right, LISTING_WIDTH_PT[options.orientation])
+        listing = _listing(result.columns, rows, right, width_pt)
     return {
         "title": document.title,
         "name": document.name,
@@ -212,11 +268,13 @@ def _context(
         "format": format,
         "orientation": options.orientation,
         "columns": result.columns,
+        "column_widths": _grid_widths(result.columns, rows, width_pt),
         "numeric_columns": numeric_columns,
         "rows": rows,
         "total_rows": result.total_rows,
         "shown_rows": len(result.rows),
         "left_out": result.total_rows - len(result.rows),
+        "size_limited": result.size_limited,
         "totals": {
             name: display_value(result.totals[name])
             for name in result.columns
@@ -242,19 +300,17 @@ def _listing(
     columns: list[str], rows: list[list[str]], right: list[bool], width_pt: float
 ) -> Listing:
     """Pad every value to its column's width; numbers right-aligned, text left-aligned."""
-    rows = [[_one_line(value) for value in row] for row in rows]
-    widths = [
+    largest, smallest = LISTING_FONT_PT
+    fits = int(width_pt / (MONO_ADVANCE_EM * smallest))  # characters in a line at the smallest
+    # No column is wider than a line: one character more than that says a value was cut.
+    rows = [[_one_line(value)[: fits + 1] for value in row] for row in rows]
+    full = [
         max([_cells(name)] + [_cells(row[index]) for row in rows])
         for index, name in enumerate(columns)
     ]
     gap = len(LISTING_GAP) * (len(columns) - 1)
-    largest, smallest = LISTING_FONT_PT
-    fits = int(width_pt / (MONO_ADVANCE_EM * smallest))  # characters in a line at the smallest
-    shortened = False
-    while sum(widths) + gap > fits and max(widths) > LISTING_MIN_CHARS:
-        widest = widths.index(max(widths))
-        widths[widest] -= 1
-        shortened = True
+    widths = _narrowed(full, fits - gap, LISTING_MIN_CHARS)
+    shortened = widths != full
     font_size = min(largest, width_pt / (MONO_ADVANCE_EM * (sum(widths) + gap)))
     font_size = max(smallest, math.floor(font_size * 10) / 10)
 
@@ -272,6 +328,42 @@ def _listing(
     return Listing(line(columns), bands, font_size, shortened)
 
 
+def _narrowed(widths: list[int], total: int, minimum: int) -> list[int]:
+    """``widths`` with the widest narrowed, one character at a time, until they sum to ``total``.
+
+    No width goes below ``minimum`` (nor is raised to it): past that they may sum to more.
+    """
+    widths = list(widths)
+    while sum(widths) > total and max(widths) > minimum:
+        widest = widths.index(max(widths))
+        widths[widest] -= 1
+    return widths
+
+
+def _grid_widths(columns: list[str], rows: list[list[str]], width_pt: float) -> list[float]:
+    """Each column's share of the table's width, in percent, from its header and values.
+
+    A column asks for its widest value (up to ``GRID_MAX_CHARS`` characters); when they do not
+    all fit, the widest are narrowed first, so short values (numbers, dates) keep one line.
+    """
+    wanted = [
+        min(
+            max(
+                [_cells(name[: GRID_MAX_CHARS + 1])]
+                + [_cells(row[index][: GRID_MAX_CHARS + 1]) for row in rows]
+            ),
+            GRID_MAX_CHARS,
+        )
+        for index, name in enumerate(columns)
+    ]
+    char_pt = SANS_ADVANCE_EM * GRID_FONT_PT
+    # One character to spare in every column: capitals and bold headers are wider than most.
+    extra_pt = GRID_PADDING_PT + char_pt
+    fits = int((width_pt - extra_pt * len(columns)) / char_pt)
+    widths_pt = [chars * char_pt + extra_pt for chars in _narrowed(wanted, fits, GRID_MIN_CHARS)]
+    return [round(100 * width / sum(widths_pt), 2) for width in widths_pt]
+
+
 def _one_line(value: str) -> str:
     return " ".join(value.split()) if any(char in value for char in "\n\r\t\f\v") else value
 
@@ -284,12 +376,24 @@ def _cells(text: str) -> int:
 
 
 def _pad(value: str, width: int, align_right: bool) -> str:
-    if _cells(value) > width:
-        while _cells(value) > width - 1:
-            value = value[:-1]
-        value += "…"
-    padding = " " * (width - _cells(value))
+    cells = _cells(value)
+    if cells > width:
+        value = _first_cells(value, width - 1) + "…"
+        cells = _cells(value)
+    padding = " " * (width - cells)
     return padding + value if align_right else value + padding
+
+
+def _first_cells(text: str, cells: int) -> str:
+    """The longest start of ``text`` taking at most ``cells`` columns, found in one pass."""
+    if text.isascii():
+        return text[:cells]
+    taken = 0
+    for index, char in enumerate(text):
+        taken += 2 if unicodedata.east_asian_width(char) in "WF" else 1
+        if taken > cells:
+            return text[:index]
+    return text
 
 
 def _load_template(name: str | None, template_dir: Path | None) -> Template:

@@ -14,7 +14,13 @@ import pytest
 from PIL import Image
 
 from reports_pipeline.render import RenderResult, ReportDocument, render_file
-from reports_pipeline.render.document import LISTING_ABOVE_CELLS, render_html, render_pdf
+from reports_pipeline.render.document import (
+    CELL_MAX_CHARS,
+    LISTING_ABOVE_CELLS,
+    SHOWN_MAX_CHARS,
+    render_html,
+    render_pdf,
+)
 from reports_pipeline.spec.report import HtmlOptions, PdfOptions
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -360,6 +366,58 @@ def test_html_above_the_limit_shows_the_first_rows_and_says_how_many_were_left_o
     assert html.count("<tr") == 13  # the header and 12 rows
     assert "18 of 30 rows left out" in html
     assert "<dt>Total amount</dt><dd>45.00</dd>" in html
+
+
+# Long values
+
+
+def test_html_shows_the_start_of_a_long_value_and_says_it_was_truncated(tmp_path):
+    batch = pa.record_batch({"note": ["x" * 5_000, "short"], "bytes": [b"\x01" * 600, None]})
+
+    cells = [cell for cell in _parse(_html(tmp_path, [batch])).cells if cell]
+
+    assert cells[0] == "x" * CELL_MAX_CHARS + "… (truncated)"
+    assert cells[1] == "01" * (CELL_MAX_CHARS // 2) + "… (truncated)"
+    assert cells[2] == "short"
+
+
+def test_pdf_wraps_a_long_value_in_its_column_and_keeps_every_column_on_the_page(tmp_path):
+    # No spaces to break at: the automatic table layout gave such a value the whole line.
+    batch = pa.record_batch(
+        {"id": [1], "note": ["x" * 5_000], "city": ["Zaragoza"], "amount": [12.5]}
+    )
+
+    page = pdfium.PdfDocument(_pdf(tmp_path, [batch]))[0]
+    text = page.get_textpage()
+    content = text.get_text_range()
+
+    assert "(truncated)" in content
+    for value in ("Zaragoza", "12.50", "amount"):
+        start = content.index(value)
+        right = max(text.get_charbox(start + i)[2] for i in range(len(value)))
+        assert right < page.get_width(), value
+
+
+def test_pdf_of_long_values_past_the_listing_threshold_is_a_listing(tmp_path):
+    batch = pa.record_batch({"note": ["word " * 300] * 200, "n": list(range(200))})
+
+    text = "\n".join(_pdf_text(_pdf(tmp_path, [batch])))
+
+    assert "cut short" in text  # the listing's note: 200 rows of 1,500 characters
+    assert "(truncated)" not in text
+
+
+def test_a_page_keeps_at_most_so_many_characters_and_says_rows_were_left_out(tmp_path):
+    rows = SHOWN_MAX_CHARS // CELL_MAX_CHARS + 50
+    batch = pa.record_batch({"note": pa.array(["y" * 2_000] * rows, pa.large_string())})
+    path = tmp_path / "report.html"
+
+    render_html([batch], path, HtmlOptions(max_rows=100_000))
+
+    html = path.read_text(encoding="utf-8")
+    assert html.count("<tr") == 1 + SHOWN_MAX_CHARS // (CELL_MAX_CHARS + 1)
+    assert f"{rows - SHOWN_MAX_CHARS // (CELL_MAX_CHARS + 1):,} of {rows:,} rows left out" in html
+    assert "most 20,000,000 characters" in html
 
 
 # Templates
