@@ -5,6 +5,8 @@ from html import escape
 
 from reports_pipeline.delivery.errors import PermanentDeliveryError
 from reports_pipeline.delivery.request import DeliveryRequest
+from reports_pipeline.render.cell_cap import cap_cell
+from reports_pipeline.render.preview import PREVIEW_CELL_CHARS, PREVIEW_ROWS
 from reports_pipeline.templating import render_template
 
 DEFAULT_BODY = (
@@ -26,11 +28,16 @@ def _preview_table(request: DeliveryRequest) -> str:
     if request.preview is None or not request.preview.columns:
         return ""
     head = "".join(f"<th>{escape(c)}</th>" for c in request.preview.columns)
+    # The preview is capped where it is taken; capped again here, so that whatever a run
+    # recorded, the message stays a glance: PREVIEW_ROWS rows, PREVIEW_CELL_CHARS per cell.
+    rows = request.preview.rows[:PREVIEW_ROWS]
     body = "".join(
-        "<tr>" + "".join(f"<td>{escape(v)}</td>" for v in row) + "</tr>"
-        for row in request.preview.rows
+        "<tr>"
+        + "".join(f"<td>{escape(cap_cell(v, PREVIEW_CELL_CHARS))}</td>" for v in row)
+        + "</tr>"
+        for row in rows
     )
-    shown = len(request.preview.rows)
+    shown = len(rows)
     more = f"<p>First {shown} of {request.rows} rows.</p>" if request.rows > shown else ""
     return (
         '<table style="border-collapse:collapse;font-size:13px" border="1" cellpadding="4">'
