@@ -388,12 +388,16 @@ class CsvOptions(_FormatOptions):
     delimiter: str = Field(",", min_length=1, max_length=1)
     bom: bool = False  # a UTF-8 byte order mark, so Excel opens accents correctly
     quoting: Literal["needed", "all", "none"] = "needed"
+    # Text starting with = + - @ tab or CR gets a leading ' so a spreadsheet shows, not runs, it
+    formula_escape: bool = True
 
 
 class XlsxOptions(_FormatOptions):
     sheet_name: str = Field("Report", min_length=1, max_length=31)
     freeze_header: bool = True
     autofilter: bool = True
+    # Text starting with = + - @ tab or CR is marked as text (quote prefix), even once edited
+    formula_escape: bool = True
 
     @field_validator("sheet_name")
     @classmethod
