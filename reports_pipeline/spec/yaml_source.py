@@ -279,6 +279,8 @@ def parse_yaml_text(text: str, path: str) -> YamlDocument:
 def read_yaml_file(path: Path, shown_as: str | None = None) -> YamlDocument:
     """Read and parse ``path``; ``shown_as`` is the name used in error messages."""
     name = shown_as or str(path)
+    if path.exists() and not path.is_file():  # a pipe or a device would block or never end
+        raise SpecFileError([SpecError(name, 1, "", "not a regular file; a report is a file")])
     try:
         with path.open("rb") as file:
             # Read one byte past the limit rather than trusting the size a stat reports.

@@ -412,3 +412,14 @@ def test_a_body_template_that_is_not_text_is_an_error_not_a_crash(tmp_path):
     errors = load_errors(tmp_path, report_dict(deliver=[{"email": email}]))
     assert len(errors) == 1
     assert "deliver[0].email.body_template: the template is not UTF-8 text" in errors[0]
+
+
+def test_symlink_loops_and_devices_in_the_folder_do_not_stall_loading(tmp_path):
+    reports = tmp_path / "reports"
+    write_report(reports, report_dict(), "good.yaml")
+    (reports / "up").symlink_to("..")
+    (reports / "self").symlink_to(".")
+    (reports / "zero.yaml").symlink_to("/dev/zero")
+    project = load_project([reports], None)
+    assert [r.path.name for r in project.reports] == ["good.yaml"]
+    assert project.errors == []

@@ -1,5 +1,7 @@
 """Parsing one report file: YAML that is hostile or odd becomes one clear error with its line."""
 
+import os
+
 import pytest
 
 from reports_pipeline.spec.yaml_source import (
@@ -150,3 +152,10 @@ def test_a_problem_prints_on_one_line_whatever_the_keys_hold():
     error = SpecError("team/a\nb.yaml", 3, "x\u2028y", "unknown field 'x\u2028y'\n")
     assert str(error) == "team/a\\nb.yaml:3: x\\u2028y: unknown field 'x\\u2028y'\\n"
     assert str(SpecError("café.yaml", 1, "name", "déjà vu")) == "café.yaml:1: name: déjà vu"
+
+
+def test_a_named_pipe_is_refused_without_waiting_for_a_writer(tmp_path):
+    pipe = tmp_path / "pipe.yaml"
+    os.mkfifo(pipe)
+    with pytest.raises(SpecFileError, match="pipe.yaml:1: \\(file\\): not a regular file"):
+        read_yaml_file(pipe, "pipe.yaml")
