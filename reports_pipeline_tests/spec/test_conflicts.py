@@ -1,12 +1,12 @@
 """Reports taken together: copies of one another, and too many due in the same minute."""
 
-import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from reports_pipeline.scheduling.cadence import schedule_cron
 from reports_pipeline.spec import policy
 from reports_pipeline.spec.conflicts import (
     crowded_slot_warnings,
@@ -228,7 +228,7 @@ def loaded_report(name: str, schedule: dict) -> LoadedReport:
     return LoadedReport(spec=parse_report(document), path=Path(document.path), document=document)
 
 
-def test_conflict_checks_over_a_thousand_reports_take_well_under_a_second():
+def test_conflict_checks_over_a_thousand_reports_walk_each_schedule_once():
     zones = ["UTC", "America/New_York", "Europe/Berlin", "Asia/Tokyo", "Australia/Sydney"]
     reports = []
     for n in range(1000):
@@ -243,9 +243,11 @@ def test_conflict_checks_over_a_thousand_reports_take_well_under_a_second():
         ]
         reports.append(loaded_report(f"report_{n}", schedules[n % len(schedules)]))
     policy.sample_ticks.cache_clear()  # a cold start: the first load of a code location
-    started = time.perf_counter()
     schedule_conflicts(reports, ConnectionsFile().with_builtins())
-    assert time.perf_counter() - started < 1.0
+    # The cost is in walking a week of ticks: once per distinct (cron, zone), not per report
+    # (the time this takes is a benchmark's business, not a test's).
+    distinct = {(schedule_cron(r.spec.schedule), r.spec.timezone) for r in reports}
+    assert policy.sample_ticks.cache_info().misses == len(distinct) < len(reports)
 
 
 def test_crowd_check_works_on_reports_in_memory():
