@@ -40,6 +40,7 @@ One run each on a shared machine: read the ratios, not the seconds.
 """
 
 import argparse
+import contextlib
 import os
 import resource
 import signal
@@ -350,6 +351,18 @@ def main() -> None:
     parser.add_argument(
         "--burst-timeout", type=float, default=1800, help="s after the due minute, each side"
     )
+    parser.add_argument(
+        "--postgres",
+        metavar="URL",
+        help="burst instances in a fresh database each on this Postgres server "
+        "(e.g. postgresql://postgres@127.0.0.1:5432/postgres); default SQLite",
+    )
+    parser.add_argument(
+        "--code-server",
+        action="store_true",
+        help="burst daemons connect to a long-lived `dagster code-server` instead of starting "
+        "their own",
+    )
     options = parser.parse_args()
     burst_n = 1000 if options.burst_full else options.burst or (200 if options.burst_only else 0)
     if options.burst_only:
@@ -486,11 +499,14 @@ def _burst_report(i: int, at: datetime) -> dict:
     }
 
 
-def _instance_home(home: Path, concurrency: int, env: dict) -> None:
-    """The project's own dagster.yaml with the concurrency asked for, migrated before use."""
+def _instance_home(home: Path, concurrency: int, env: dict, storage_url: str | None) -> None:
+    """The project's own dagster.yaml with the concurrency asked for, migrated before use;
+    storage in the Postgres database ``storage_url`` if given, else SQLite under ``home``."""
     home.mkdir(parents=True)
     settings = yaml.safe_load((ROOT / "dagster.yaml").read_text())
     settings["run_coordinator"]["config"]["max_concurrent_runs"] = concurrency
+    if storage_url:
+        settings["storage"] = {"postgres": {"postgres_url": storage_url}}
     (home / "dagster.yaml").write_text(yaml.safe_dump(settings, sort_keys=False))
     # A fresh SQLite home is created by whichever process comes first; migrate it first so the
     # daemon's threads do not race on it.
@@ -501,6 +517,79 @@ def _instance_home(home: Path, concurrency: int, env: dict) -> None:
         capture_output=True,
         timeout=600,
     )
+
+
+@contextlib.contextmanager
+def _fresh_database(server_url: str | None, name: str):
+    """A new, empty Postgres database ``name`` on ``server_url``'s server for one side of the
+    burst (its SQLAlchemy URL, with the psycopg2 driver named), dropped afterwards."""
+    if not server_url:
+        yield None
+        return
+    import psycopg2
+    from sqlalchemy.engine import make_url
+
+    server = make_url(server_url)
+    admin = psycopg2.connect(
+        host=server.host,
+        port=server.port or 5432,
+        user=server.username,
+        password=server.password,
+        dbname=server.database or "postgres",
+    )
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f'drop database if exists "{name}" with (force)')
+        cursor.execute(f'create database "{name}"')
+    try:
+        yield server.set(drivername="postgresql+psycopg2", database=name).render_as_string(
+            hide_password=False
+        )
+    finally:
+        with admin.cursor() as cursor:
+            cursor.execute(f'drop database if exists "{name}" with (force)')
+        admin.close()
+
+
+def _start(command: list[str], root: Path, env: dict, log_name: str) -> subprocess.Popen:
+    """A Dagster command in a session of its own: the processes it starts share the session."""
+    with open(root / log_name, "w") as log:
+        return subprocess.Popen(
+            [str(Path(PYTHON).parent / command[0]), *command[1:]],
+            cwd=root,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(60)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(60)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _wait_for_code_server(port: int, env: dict, timeout: float = 1800) -> None:
+    """Until the code server answers a health check (it loads every report first)."""
+    deadline = time.monotonic() + timeout
+    check = [str(Path(PYTHON).parent / "dagster"), "api", "grpc-health-check", "-p", str(port)]
+    while subprocess.run(check, env=env, capture_output=True).returncode != 0:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the code server on port {port} did not answer in {timeout} s")
+        time.sleep(2)
 
 
 def _session_cpu(session: int) -> float:
@@ -531,6 +620,11 @@ def _wait_until(moment: datetime) -> None:
 
 def run_burst(side: str, n: int, concurrency: int, work: Path, options) -> dict:
     """One side of the burst: its own fresh instance and daemon, stopped at the time limit."""
+    with _fresh_database(options.postgres, f"reports_burst_{side}_{os.getpid()}") as storage:
+        return _run_burst(side, n, concurrency, work, options, storage)
+
+
+def _run_burst(side: str, n: int, concurrency: int, work: Path, options, storage) -> dict:
     from dagster import DagsterInstance
 
     root = work / f"burst_{side}"
@@ -538,7 +632,7 @@ def run_burst(side: str, n: int, concurrency: int, work: Path, options) -> dict:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), str(ROOT)])}
     env.pop("DAGSTER_HOME", None)
     home = root / "dagster_home"
-    _instance_home(home, concurrency, env)
+    _instance_home(home, concurrency, env, storage)
     due = _due_minute(options.burst_lead)
     if side == "ours":
         from reports_pipeline.warehouse.demo import ensure_demo_warehouse
@@ -567,33 +661,57 @@ def run_burst(side: str, n: int, concurrency: int, work: Path, options) -> dict:
         )
         (root / "naive_burst.py").write_text(code)
         module = "naive_burst"
-    workspace = {
-        "load_from": [
-            {
-                "python_module": {
-                    "module_name": module,
-                    "attribute": "defs",
-                    "working_directory": str(root),
-                    "location_name": side,
-                }
-            }
-        ]
-    }
-    (root / "workspace.yaml").write_text(yaml.safe_dump(workspace))
     env["DAGSTER_HOME"] = str(home)
-    log = open(root / "daemon.log", "w")
-    daemon = subprocess.Popen(
-        [str(Path(PYTHON).parent / "dagster-daemon"), "run", "-w", str(root / "workspace.yaml")],
-        cwd=root,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,  # its code server and run workers share its session
+    processes = []
+    if options.code_server:
+        # The production shape: one long-lived code server the daemon connects to. A daemon that
+        # starts its own (python_module) replaces it with a new process every 60 s, and each new
+        # one loads every report again.
+        port = _free_port()
+        processes.append(
+            _start(
+                [
+                    "dagster",
+                    "code-server",
+                    "start",
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    str(port),
+                    "-m",
+                    module,
+                    "-a",
+                    "defs",
+                    "-d",
+                    str(root),
+                    "--location-name",
+                    side,
+                ],
+                root,
+                env,
+                "code_server.log",
+            )
+        )
+        _wait_for_code_server(port, env)
+        location = {"grpc_server": {"host": "127.0.0.1", "port": port, "location_name": side}}
+    else:
+        location = {
+            "python_module": {
+                "module_name": module,
+                "attribute": "defs",
+                "working_directory": str(root),
+                "location_name": side,
+            }
+        }
+    (root / "workspace.yaml").write_text(yaml.safe_dump({"load_from": [location]}))
+    daemon = _start(
+        ["dagster-daemon", "run", "-w", str(root / "workspace.yaml")], root, env, "daemon.log"
     )
+    processes.append(daemon)
     print(f"  {side}: {n} runs due at {due:%H:%M} UTC, daemon pid {daemon.pid}", flush=True)
     try:
         _wait_until(due)
-        cpu_at_tick = _session_cpu(daemon.pid)
+        cpu_at_tick = sum(_session_cpu(p.pid) for p in processes)
         deadline = time.monotonic() + options.burst_timeout
         with DagsterInstance.from_config(str(home)) as instance:
             while time.monotonic() < deadline and daemon.poll() is None:
@@ -601,17 +719,11 @@ def run_burst(side: str, n: int, concurrency: int, work: Path, options) -> dict:
                 if sum(r.dagster_run.status.value in FINISHED for r in records) >= n:
                     break
                 time.sleep(3)
-            cpu = _session_cpu(daemon.pid) - cpu_at_tick
+            cpu = sum(_session_cpu(p.pid) for p in processes) - cpu_at_tick
             records = instance.get_run_records()
     finally:
-        if daemon.poll() is None:
-            os.killpg(daemon.pid, signal.SIGTERM)
-            try:
-                daemon.wait(60)
-            except subprocess.TimeoutExpired:
-                os.killpg(daemon.pid, signal.SIGKILL)
-                daemon.wait(60)
-        log.close()
+        for process in reversed(processes):
+            _stop(process)
     return _burst_figures(records, n, due, cpu, root)
 
 
@@ -645,6 +757,9 @@ def _burst_figures(records, n: int, due: datetime, cpu: float, root: Path) -> di
 
 def burst_report(n: int, concurrency: int, work: Path, options) -> None:
     print(f"burst: {n} reports due in the same minute, max_concurrent_runs {concurrency}")
+    storage = "Postgres" if options.postgres else "SQLite"
+    server = "a long-lived code server" if options.code_server else "the daemon's own code server"
+    print(f"instance storage: {storage}; {server}")
     print(f"load average before: {os.getloadavg()}", flush=True)
     ours = run_burst("ours", n, concurrency, work, options)
     naive = run_burst("naive", n, concurrency, work, options)
