@@ -9,6 +9,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
+from reports_pipeline.render.formula_escape import escape_formulas
 from reports_pipeline.spec.report import CsvOptions
 
 # Characters that Arrow's text for numbers, booleans, dates and timestamps can contain: with
@@ -30,12 +31,17 @@ def render_csv(
     - ``none``: nothing is quoted; a value that would break the file raises ``ValueError``
       naming its column.
 
+    With ``options.formula_escape`` (the default), text that a spreadsheet would run as a
+    formula (starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return, and not just
+    a signed number) is written with a leading ``'``, as OWASP recommends; number columns
+    are never changed.
+
     The header comes from the first batch, so it is written even when there are no rows;
     later batches may type their columns differently (a column that was all NULL). Values are
     formatted by Arrow (``pyarrow.csv``): dates ``2025-01-31``, timestamps
     ``2025-01-31 09:00:00`` (a fraction of a second only when there is one, aware ones with
     their offset, ``Z`` for UTC). Batches are written one at a time, so memory does not grow
-    with the row count.
+    with the row count; every value is written whole, however long (a CSV file is data).
     """
     delimiter = options.delimiter
     names: list[str] | None = None
@@ -49,7 +55,7 @@ def render_csv(
                 sink.write(_header(names, options).encode("utf-8"))
             elif batch.schema.names != names:
                 raise ValueError(f"a batch has columns {batch.schema.names}, expected {names}")
-            batch = _prepared(batch, delimiter)
+            batch = _prepared(batch, delimiter, escape=options.formula_escape)
             if options.quoting == "all":
                 _write_with_arrow(batch, sink, delimiter, "all_valid")
             else:
@@ -100,17 +106,20 @@ def _header(names: list[str], options: CsvOptions) -> str:
     return options.delimiter.join(fields) + "\n"
 
 
-def _prepared(batch: pa.RecordBatch, delimiter: str) -> pa.RecordBatch:
-    """The batch with the column types that are written as they are or checked as text."""
+def _prepared(batch: pa.RecordBatch, delimiter: str, *, escape: bool) -> pa.RecordBatch:
+    """The batch with the column types that are written as they are or checked as text, and
+    with formula-like text escaped when ``escape``."""
     as_text = delimiter.isalnum() or delimiter in _FORMATTED_CHARACTERS
     columns = []
     for column in batch.columns:
+        if pa.types.is_dictionary(column.type):
+            column = column.dictionary_decode()
+        if escape and _is_text(column.type):  # text from the data, not what becomes text below
+            column = escape_formulas(column)
         if pa.types.is_timestamp(column.type) and column.type.unit != "s":
             column = _whole_seconds(column)
         if pa.types.is_timestamp(column.type) and column.type.tz is not None:
             column = _utc_text(column)
-        if pa.types.is_dictionary(column.type):
-            column = column.dictionary_decode()
         if as_text and not _is_text(column.type):
             column = column.cast(pa.string())
         columns.append(column)

@@ -113,6 +113,56 @@ def test_very_long_text_is_written_whole(tmp_path):
     assert _read(tmp_path / "out.csv")[1] == [long_text]
 
 
+def test_text_a_spreadsheet_would_run_gets_a_leading_quote(tmp_path):
+    notes = ["=1+1", "+A1", "-2+3", "@SUM(A1)", "\t=1", "\r=1", "plain", "-12.5", "+3", "", None]
+
+    render_csv([_batch(note=notes, n=list(range(len(notes))))], tmp_path / "out.csv", CsvOptions())
+
+    assert [row[0] for row in _read(tmp_path / "out.csv")[1:]] == [
+        "'=1+1",
+        "'+A1",
+        "'-2+3",
+        "'@SUM(A1)",
+        "'\t=1",
+        "'\r=1",
+        "plain",
+        "-12.5",  # just a number: a spreadsheet runs nothing
+        "+3",
+        "",
+        "",
+    ]
+
+
+def test_numbers_dates_and_other_typed_values_are_never_escaped(tmp_path):
+    batch = _batch(
+        amount=[Decimal("-12.50")], ratio=[-0.5], n=[-3], day=[date(2025, 1, 2)], note=["=x"]
+    )
+
+    # A delimiter found in numbers makes Arrow write every column as text: still not escaped.
+    for delimiter in (",", "-"):
+        render_csv([batch], tmp_path / "out.csv", CsvOptions(delimiter=delimiter))
+
+        row = _read(tmp_path / "out.csv", delimiter)[1]
+        assert row == ["-12.50", "-0.5", "-3", "2025-01-02", "'=x"]
+
+
+@pytest.mark.parametrize("quoting", ["needed", "all", "none"])
+def test_the_escape_works_with_every_quoting(tmp_path, quoting):
+    batch = _batch(note=['=HYPERLINK("http://x")' if quoting != "none" else "=1+1"])
+
+    render_csv([batch], tmp_path / "out.csv", CsvOptions(quoting=quoting))
+
+    assert _read(tmp_path / "out.csv")[1][0].startswith("'=")
+
+
+def test_formula_escape_false_writes_text_as_it_is(tmp_path):
+    render_csv(
+        [_batch(note=["=1+1", "@x"])], tmp_path / "out.csv", CsvOptions(formula_escape=False)
+    )
+
+    assert [row[0] for row in _read(tmp_path / "out.csv")[1:]] == ["=1+1", "@x"]
+
+
 def test_needed_quoting_quotes_only_the_values_that_need_it(tmp_path):
     batch = _batch(
         n=[1, 2, 3, 4, 5, 6],
