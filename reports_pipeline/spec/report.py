@@ -562,6 +562,14 @@ class DeliveryTarget(_Strict):
                 "each deliver: entry has exactly one channel (email, sftp, s3, webhook or"
                 " slack), e.g. - email: {to: [...]}"
             )
+        if isinstance(value, dict):
+            ((channel, settings),) = value.items()
+            if settings is None and channel in TARGET_MODELS:
+                # `- email:` with nothing under it: say what is missing, at that entry.
+                raise ValueError(
+                    f"'{channel}:' has no settings; write them under it"
+                    " (docs/REPORT_SPEC.md lists each channel's fields)"
+                )
         return value
 
     @property

@@ -167,6 +167,22 @@ _ReportLoader.add_implicit_resolver(
     re.compile(r"^(?:[-+]?[0-9][0-9_]*|0x[0-9a-fA-F_]+|0o[0-7_]+)$"),
     list("-+0123456789"),
 )
+
+
+def _construct_int(loader: _ReportLoader, node: yaml.ScalarNode) -> int:
+    # YAML 1.2 integers: `0700` is seven hundred (PyYAML's YAML 1.1 reads it as octal 448, and
+    # an analyst's `at: 0700` would be reported as "448").
+    text = loader.construct_scalar(node).replace("_", "")
+    sign = -1 if text.startswith("-") else 1
+    digits = text.lstrip("+-")
+    if digits.startswith("0x"):
+        return sign * int(digits[2:], 16)
+    if digits.startswith("0o"):
+        return sign * int(digits[2:], 8)
+    return sign * int(digits)
+
+
+_ReportLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 _ReportLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 

@@ -241,3 +241,12 @@ def test_a_title_is_at_most_200_characters(tmp_path):
 
 def test_unicode_titles_are_fine(tmp_path):
     assert problems(tmp_path, report_dict(title="Umsätze – Übersicht 📈 (Q1)")) == {}
+
+
+@pytest.mark.parametrize("channel", ["email", "sftp", "s3", "webhook", "slack"])
+def test_a_delivery_entry_without_settings_is_an_error_at_that_entry(tmp_path, channel):
+    text = yaml.safe_dump(report_dict(deliver=[{"email": {"to": ["a@example.com"]}}]))
+    text = text.replace("- email:\n    to:\n    - a@example.com\n", f"- {channel}:\n")
+    assert f"- {channel}:\n" in text
+    message = only_problem(tmp_path, text, "deliver[0]")
+    assert f"'{channel}:' has no settings" in message

@@ -159,3 +159,12 @@ def test_a_named_pipe_is_refused_without_waiting_for_a_writer(tmp_path):
     os.mkfifo(pipe)
     with pytest.raises(SpecFileError, match="pipe.yaml:1: \\(file\\): not a regular file"):
         read_yaml_file(pipe, "pipe.yaml")
+
+
+@pytest.mark.parametrize(
+    "text, value",
+    [("n: 0700\n", 700), ("n: 0900\n", 900), ("n: -012\n", -12), ("n: 0o17\n", 15)],
+)
+def test_integers_are_read_as_yaml_1_2_not_as_octal(text, value):
+    # YAML 1.1 reads 0700 as octal 448 and refuses 0900: an analyst means seven hundred.
+    assert parse_yaml_text(text, "r.yaml").data == {"n": value}
