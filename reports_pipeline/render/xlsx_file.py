@@ -11,11 +11,12 @@ import xlsxwriter
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
+from reports_pipeline.render.cell_cap import TRUNCATED, cut_column
+from reports_pipeline.render.formula_escape import is_formula_like
 from reports_pipeline.spec.report import XlsxOptions
 
 EXCEL_MAX_ROWS = 1_048_576  # rows of one sheet, the header included
 EXCEL_MAX_TEXT = 32_767  # characters (UTF-16 code units) of one cell
-TRUNCATED = "… [truncated]"
 DATE_FORMAT = "yyyy-mm-dd"
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
 TIME_FORMAT = "hh:mm:ss"
@@ -45,8 +46,13 @@ def render_xlsx(
     Excel has no time zones: an aware datetime is written as its wall-clock time in its own
     zone, so 9:00 in New York shows as 09:00. Excel has no dates before 1900 either: those are
     written as ISO text. Text longer than Excel's limit of 32,767 characters per cell is cut to
-    fit and ends in ``… [truncated]``; control characters, invalid in a sheet, are dropped.
-    Text is always text: ``=1+1`` is not turned into a formula.
+    fit and ends in ``… (truncated)``; control characters, invalid in a sheet, are dropped.
+
+    Text is always a text cell (``write_string``: xlsxwriter's ``strings_to_formulas`` only
+    concerns ``write``), so ``=1+1`` is never a formula. With ``options.formula_escape`` (the
+    default) text a spreadsheet would take for a formula (see ``formula_escape``) is also
+    marked as text with Excel's quote prefix: shown as it is, with a ``'`` in the formula bar,
+    it stays text when the cell is edited.
 
     The header row is bold, frozen (``options.freeze_header``) and filters the data below it
     (``options.autofilter``); column widths come from the header and the first rows. Past
@@ -82,6 +88,7 @@ class _Sheets:
             "date": workbook.add_format({"num_format": DATE_FORMAT}),
             "datetime": workbook.add_format({"num_format": DATETIME_FORMAT}),
             "time": workbook.add_format({"num_format": TIME_FORMAT}),
+            "formula_like": workbook.add_format({"quote_prefix": True}),
         }
         self.names: list[str] | None = None
         self.widths: list[float] = []
@@ -149,6 +156,15 @@ class _Sheets:
 
     def _writer(self, method: str):
         sheet = self.sheet
+        if method == "write_string" and self.options.formula_escape:
+            quote_prefix = self.formats["formula_like"]
+
+            def write_text(row, column, value, cell_format):
+                if is_formula_like(value):
+                    cell_format = quote_prefix
+                sheet.write_string(row, column, value, cell_format)
+
+            return write_text
         if method != "write_date_or_text":
             return getattr(sheet, method)
 
@@ -190,7 +206,8 @@ def _cells(column: pa.Array) -> tuple[list, str | None, str | None]:
         return fraction.to_pylist(), "write_number", "time"
     if pa.types.is_string(data_type) or pa.types.is_large_string(data_type):
         return _text(column), "write_string", None
-    texts = [None if value is None else str(value) for value in column.to_pylist()]
+    values = cut_column(column, EXCEL_MAX_TEXT).to_pylist()  # binary: cut before str()
+    texts = [None if value is None else _within_limit(str(value)) for value in values]
     return texts, "write_string", None
 
 
@@ -212,7 +229,8 @@ def _serials(column: pa.Array, counts: pa.Array, per_day: int) -> tuple[list, st
 def _text(column: pa.Array) -> list:
     if pc.any(pc.match_substring_regex(column, _ILLEGAL)).as_py():
         column = pc.replace_substring_regex(column, _ILLEGAL, "")
-    values = column.to_pylist()
+    # Cut in Arrow, one character past the limit: a huge value never becomes a Python string.
+    values = cut_column(column, EXCEL_MAX_TEXT).to_pylist()
     # Shorter than half the limit in code points is within it in UTF-16 units: skip the check.
     if pc.any(pc.greater(pc.utf8_length(column), EXCEL_MAX_TEXT // 2)).as_py():
         values = [None if value is None else _within_limit(value) for value in values]

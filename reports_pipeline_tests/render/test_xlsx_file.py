@@ -184,17 +184,46 @@ def test_nan_and_infinity_are_empty_cells(tmp_path):
     assert _values(tmp_path / "out.xlsx")[1:] == [(None,), (None,), (0.5,)]
 
 
-def test_text_that_looks_like_a_formula_stays_text(tmp_path):
-    render_xlsx([_batch(note=["=1+1", "+A1"])], tmp_path / "out.xlsx", XlsxOptions())
+def _cells_of_column_a(path: Path) -> list[tuple]:
+    sheet = openpyxl.load_workbook(path).active
+    return [
+        (cell.value, cell.data_type, cell.quotePrefix) for (cell,) in sheet.iter_rows(min_row=2)
+    ]
+
+
+def test_text_that_looks_like_a_formula_stays_text_marked_with_a_quote_prefix(tmp_path):
+    notes = ["=1+1", "+A1", "@SUM(A1)", "-2+3", "plain", "-12.5"]
+
+    render_xlsx([_batch(note=notes)], tmp_path / "out.xlsx", XlsxOptions())
+
+    assert _cells_of_column_a(tmp_path / "out.xlsx") == [
+        ("=1+1", "s", True),
+        ("+A1", "s", True),
+        ("@SUM(A1)", "s", True),
+        ("-2+3", "s", True),
+        ("plain", "s", False),
+        ("-12.5", "s", False),  # just a number, written as the text it is
+    ]
+
+
+def test_negative_numbers_stay_numbers(tmp_path):
+    render_xlsx(
+        [_batch(n=[-3, 4], amount=[Decimal("-12.50"), None])], tmp_path / "out.xlsx", XlsxOptions()
+    )
 
     sheet = openpyxl.load_workbook(tmp_path / "out.xlsx").active
-    assert [
-        (sheet["A2"].value, sheet["A2"].data_type),
-        (sheet["A3"].value, sheet["A3"].data_type),
-    ] == [
-        ("=1+1", "s"),
-        ("+A1", "s"),
+    assert [(cell.value, cell.data_type, cell.quotePrefix) for cell in sheet[2]] == [
+        (-3, "n", False),
+        (-12.5, "n", False),
     ]
+
+
+def test_formula_escape_false_writes_plain_text_cells(tmp_path):
+    options = XlsxOptions(formula_escape=False)
+
+    render_xlsx([_batch(note=["=1+1", "@x"])], tmp_path / "out.xlsx", options)
+
+    assert _cells_of_column_a(tmp_path / "out.xlsx") == [("=1+1", "s", False), ("@x", "s", False)]
 
 
 def test_text_over_the_excel_cell_limit_is_truncated_with_a_marker(tmp_path):
@@ -206,6 +235,14 @@ def test_text_over_the_excel_cell_limit_is_truncated_with_a_marker(tmp_path):
     assert len(written) == 32_767
     assert written == long_text[: 32_767 - len(TRUNCATED)] + TRUNCATED
     assert _values(tmp_path / "out.xlsx")[2] == ("short",)
+
+
+def test_binary_over_the_excel_cell_limit_is_truncated_with_a_marker(tmp_path):
+    render_xlsx([_batch(data=[b"\x00" * 1_000_000])], tmp_path / "out.xlsx", XlsxOptions())
+
+    written = _values(tmp_path / "out.xlsx")[1][0]
+    assert len(written) <= 32_767
+    assert written.startswith("b'\\x00") and written.endswith(TRUNCATED)
 
 
 def test_rows_past_the_sheet_limit_continue_on_numbered_sheets(tmp_path):
