@@ -20,9 +20,11 @@ from reports_pipeline.spec.values import EnvRef
 # Query parameters and header names that carry credentials: ?password=, ?token=, ?api_key=,
 # Azure's ?sig= and ?code=, S3's X-Amz-Signature / X-Amz-Credential / X-Amz-Security-Token,
 # Google's ?key=. sslkey= (a file path) and authenticator= (a method) are not secrets.
+# Names are at most 64 characters either side of the telling word: bounded, a long run of
+# letters in a text (a base64 blob) costs linear time to scan.
 SECRET_NAME_PATTERN = (
-    r"[\w.-]*?(?:password|passwd|pwd|passphrase|secret|token|api[_-]?key|apikey|signature"
-    r"|credential|authorization|cookie)[\w.-]*"
+    r"[\w.-]{0,64}?(?:password|passwd|pwd|passphrase|secret|token|api[_-]?key|apikey"
+    r"|signature|credential|authorization|cookie)[\w.-]{0,64}"
     r"|(?:pass|key|sig|code|auth)(?![\w.-])"
 )
 _SECRET_NAME = re.compile(rf"(?i)(?:{SECRET_NAME_PATTERN})")

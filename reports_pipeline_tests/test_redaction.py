@@ -116,3 +116,15 @@ def test_no_form_of_any_secret_survives(secret, user, noise):
     # Not even a recognisable stretch of the base64 in a Basic header is left.
     encoded = b64(f"{user}:{secret}")
     assert all(encoded[i : i + 8] not in text for i in range(len(encoded) - 8))
+
+
+def test_a_megabyte_of_unlucky_text_is_scrubbed_in_linear_time():
+    """Texts come from servers: a run of credential words must not make scanning quadratic
+    (hours for this input when the names were unbounded; well under a second now)."""
+    import time
+
+    unlucky = ["tokentoken" * 100_000, "Basic " * 200_000, '"token": "' * 100_000, "a=b&" * 250_000]
+    started = time.monotonic()
+    for text in unlucky:
+        Redactor([PASSWORD]).text(text)
+    assert time.monotonic() - started < 60
