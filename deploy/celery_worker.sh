@@ -12,6 +12,7 @@
 #   REPORTS_CELERY_BACKEND  rpc:// (default) or redis://…
 #   REPORTS_CELERY_QUEUE    optional; the same on every machine of one deployment
 # REPORTS_WORKER_CONCURRENCY: steps at once on this machine (default: one per core).
+# The environment's bin folder must be on PATH: dagster-celery starts `celery` from PATH.
 set -euo pipefail
 
 : "${DAGSTER_HOME:?set DAGSTER_HOME (the same path on every machine)}"
