@@ -34,7 +34,8 @@ _NAME = rf"(?<![\w.-])(?:{SECRET_NAME_PATTERN})"
 # token=…, "password": "…", Authorization: Basic …, X-Api-Key: … (quoted or not).
 _NAMED_VALUE = re.compile(
     rf"""(?P<lead>{_NAME}["']?\s*[:=]\s*)"""
-    r"""(?:(?P<quote>["'])(?:\\.|(?!(?P=quote)).)*(?P=quote)"""
+    # A quoted value ends at its quote, else at the end of the line (an answer cut short).
+    r"""(?:(?P<quote>["'])(?:\\.|(?!(?P=quote))[^\n])*(?:(?P=quote)|(?=\n)|\Z)"""
     r"""|(?:(?:basic|bearer|digest|token|negotiate)\s+)?[^\s"',;&<>)}\]]+)""",
     re.IGNORECASE,
 )

@@ -60,6 +60,10 @@ def test_headers_basic_bearer_and_api_keys_are_masked_without_knowing_the_value(
     )
 
 
+def test_a_quoted_value_cut_short_is_masked_to_the_end_of_its_line():
+    assert redact('{"token": "tok-123\nnext') == '{"token": "***"\nnext'
+
+
 def test_prose_about_credentials_is_left_alone():
     prose = (
         "SMTP login refused for user reports: 535; Basic authentication failed;"
