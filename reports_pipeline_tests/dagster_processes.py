@@ -41,6 +41,7 @@ class DagsterProcess:
 
     def __init__(self, args: list[str], env: dict, cwd: Path):
         self.lines: list[str] = []
+        self._output_ended = False
         self._changed = threading.Condition()
         self.process = subprocess.Popen(
             args,
@@ -59,6 +60,9 @@ class DagsterProcess:
                 self.lines.append(line.rstrip())
                 self._changed.notify_all()
         with self._changed:
+            # The output ends when the process does: a process that died at start-up is seen
+            # at once, not when the wait times out (it may not be reaped yet).
+            self._output_ended = True
             self._changed.notify_all()
 
     def wait_for_line(self, fragment: str, timeout: float) -> str:
@@ -68,7 +72,8 @@ class DagsterProcess:
         with self._changed:
             if (
                 not self._changed.wait_for(
-                    lambda: found() or self.process.poll() is not None, timeout=timeout
+                    lambda: found() or self._output_ended or self.process.poll() is not None,
+                    timeout=timeout,
                 )
                 or not found()
             ):
