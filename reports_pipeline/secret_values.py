@@ -1,9 +1,10 @@
 """Which values are secrets: credential fields of connections, and the secret parts of URLs.
 
-A connection field typed ``EnvRef`` alone (not ``str | EnvRef``) is a secret by declaration
-(``reports_pipeline.spec.values.Secret``); a URL's password and its secret query parameters
-are secrets wherever the URL is written. One list of parameter names serves both the check
-that refuses them in ``connections.yaml`` and the scrubbing of messages (``redaction.py``).
+A connection field typed ``Secret`` (``reports_pipeline.spec.values.Secret``: an ``EnvRef``
+without a default, not ``str | EnvRef``) is a secret by declaration; a URL's password and its
+secret query parameters are secrets wherever the URL is written. One list of parameter names
+serves both the check that refuses them in ``connections.yaml`` and the scrubbing of messages
+(``redaction.py``).
 """
 
 import os
@@ -15,7 +16,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from pydantic import BaseModel
 
-from reports_pipeline.spec.values import EnvRef
+from reports_pipeline.spec.values import EnvRef, Secret
 
 # Query parameters and header names that carry credentials: ?password=, ?token=, ?api_key=,
 # Azure's ?sig= and ?code=, S3's X-Amz-Signature / X-Amz-Credential / X-Amz-Security-Token,
@@ -74,12 +75,12 @@ def url_secret_problem(url: str) -> str | None:
 
 
 def _declared_secret(annotation) -> bool:
-    """``EnvRef`` or ``EnvRef | None``: a field that only an environment variable may set."""
-    if annotation is EnvRef:
+    """``Secret`` or ``Secret | None``: a field that only an environment variable may set."""
+    if annotation is Secret:
         return True
     if typing.get_origin(annotation) in (typing.Union, types.UnionType):
         kinds = [a for a in typing.get_args(annotation) if a is not type(None)]
-        return kinds == [EnvRef]
+        return kinds == [Secret]
     return False
 
 

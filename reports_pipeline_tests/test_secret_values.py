@@ -113,6 +113,33 @@ def test_a_secret_in_a_url_query_is_refused_in_connections_yaml(tmp_path, kind, 
     assert "hunter2" not in text and "abc" not in text
 
 
+@pytest.mark.parametrize(
+    "connection, field",
+    [
+        (
+            {
+                "kind": "smtp",
+                "host": "mail",
+                "from": "a@b.co",
+                "password": {"env": "P", "default": "hunter2"},
+            },
+            "password",
+        ),
+        ({"kind": "slack", "token": {"env": "T", "default": "xoxb-1-2"}}, "token"),
+        (
+            {"kind": "sendgrid", "api_key": {"env": "K", "default": "SG.x.y"}, "from": "a@b.co"},
+            "api_key",
+        ),
+    ],
+)
+def test_a_secret_from_the_environment_has_no_default_written_in_yaml(tmp_path, connection, field):
+    path = write_connections(tmp_path, {"connections": {"c": connection}})
+    errors = load_connections(path)[1]
+    assert [e.field for e in errors] == [f"connections.c.{field}.default"], errors
+    assert "a secret has no default" in errors[0].message
+    assert "hunter2" not in str(errors[0]) and "xoxb-1-2" not in str(errors[0])
+
+
 def test_a_url_in_an_environment_variable_may_hold_its_secrets(tmp_path):
     path = write_connections(
         tmp_path, {"connections": {"hook": {"kind": "webhook", "url": {"env": "WEBHOOK_URL"}}}}
@@ -125,7 +152,7 @@ def _fields(model: type[BaseModel], prefix: str = ""):
     for name, info in model.model_fields.items():
         nested = [a for a in typing.get_args(info.annotation) or [info.annotation]]
         models = [a for a in nested if isinstance(a, type) and issubclass(a, BaseModel)]
-        if models and EnvRef not in models:
+        if models and not any(issubclass(m, EnvRef) for m in models):
             for inner in models:
                 yield from _fields(inner, f"{prefix}{name}.")
         else:
@@ -138,4 +165,4 @@ def test_a_field_named_like_a_credential_can_only_come_from_the_environment(kind
     would be neither refused in YAML nor scrubbed."""
     for path, annotation in _fields(CONNECTION_KINDS[kind]):
         if is_secret_name(path.rsplit(".", 1)[-1]):
-            assert _declared_secret(annotation), f"{kind}.{path} should be typed EnvRef"
+            assert _declared_secret(annotation), f"{kind}.{path} should be typed Secret"

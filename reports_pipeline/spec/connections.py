@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from reports_pipeline.delivery.outbound import OutboundRules, allow_list_entry, is_public
 from reports_pipeline.secret_values import secret_free_url
 from reports_pipeline.spec.durations import Duration, parse_duration
-from reports_pipeline.spec.values import EnvRef, Number, Setting, WholeNumber
+from reports_pipeline.spec.values import EnvRef, Number, Secret, Setting, WholeNumber
 
 CONNECTION_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 POOL_NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,100}$")
@@ -43,8 +43,7 @@ class _Strict(BaseModel):
 def _pool_name(value):
     if value is not None and not POOL_NAME.match(str(value)):
         raise ValueError(
-            f"'{value}' is not a pool name; use letters, digits, _ . and -, at most 100"
-            " characters"
+            f"'{value}' is not a pool name; use letters, digits, _ . and -, at most 100 characters"
         )
     return value
 
@@ -101,7 +100,7 @@ class SmtpConnection(_Strict):
     starttls: bool = False
     ssl: bool = False
     username: Setting | None = None
-    password: EnvRef | None = None
+    password: Secret | None = None
     from_address: str = Field(alias="from")
     timeout: Timeout = 30.0
     ca_file: Setting | None = None  # a private CA bundle, for servers with an in-house certificate
@@ -117,7 +116,7 @@ class OutboxConnection(_Strict):
 
 class SendgridConnection(_Strict):
     kind: Literal["sendgrid"]
-    api_key: EnvRef
+    api_key: Secret
     from_address: str = Field(alias="from")
     base_url: str = "https://api.sendgrid.com"
     timeout: Timeout = 30.0
@@ -130,9 +129,9 @@ class SftpConnection(_Strict):
     host: Setting
     port: Port = 22
     username: Setting
-    password: EnvRef | None = None
-    private_key: EnvRef | None = None
-    private_key_passphrase: EnvRef | None = None
+    password: Secret | None = None
+    private_key: Secret | None = None
+    private_key_passphrase: Secret | None = None
     host_key: str | None = None  # "ssh-ed25519 AAAA...": unknown keys are refused
     known_hosts: Setting | None = None
     timeout: Timeout = 30.0
@@ -157,8 +156,8 @@ class S3Connection(_Strict):
     region: str | None = None
     endpoint_url: Setting | None = None  # MinIO and other S3-compatible stores
     access_key_id: Setting | None = None
-    secret_access_key: EnvRef | None = None
-    session_token: EnvRef | None = None
+    secret_access_key: Secret | None = None
+    session_token: Secret | None = None
     server_side_encryption: Literal["AES256", "aws:kms"] | None = None
     kms_key_id: str | None = None
     # Presigned download links in e-mails; S3 signs them for at most seven days.
@@ -190,9 +189,11 @@ def _check_endpoint(url: Setting, allow_http: bool, allow_hosts: list[str]) -> N
     except ValueError:
         # localhost is loopback whatever DNS says; other names are checked once resolved.
         address = ipaddress.ip_address("127.0.0.1") if host == "localhost" else None
-    if address is not None and not is_public(address) and not OutboundRules.of(
-        allow_http, allow_hosts
-    ).allows(host, address):
+    if (
+        address is not None
+        and not is_public(address)
+        and not OutboundRules.of(allow_http, allow_hosts).allows(host, address)
+    ):
         raise ValueError(
             f"{host} is a loopback, private or link-local address; if it is meant, add"
             f" allow_hosts: [{host}]"
@@ -200,14 +201,14 @@ def _check_endpoint(url: Setting, allow_http: bool, allow_hosts: list[str]) -> N
 
 
 class BearerAuth(_Strict):
-    bearer: EnvRef
+    bearer: Secret
 
     _secret_fields = _secrets("bearer")
 
 
 class BasicCredentials(_Strict):
     username: Setting
-    password: EnvRef
+    password: Secret
 
     _secret_fields = _secrets("password")
 
@@ -218,7 +219,7 @@ class BasicAuth(_Strict):
 
 class ApiKeyCredentials(_Strict):
     header: str = "X-API-Key"
-    value: EnvRef
+    value: Secret
 
     _secret_fields = _secrets("value")
 
@@ -232,7 +233,7 @@ class WebhookConnection(_Strict):
     url: Setting
     method: Literal["POST", "PUT"] = "POST"
     auth: BearerAuth | BasicAuth | ApiKeyAuth | None = None
-    signing_secret: EnvRef | None = None
+    signing_secret: Secret | None = None
     timeout: Timeout = 10.0
     # Plain http, and loopback, private or link-local hosts (delivery/outbound.py), only
     # when the connection says so.
@@ -251,7 +252,7 @@ class WebhookConnection(_Strict):
 
 class SlackConnection(_Strict):
     kind: Literal["slack"]
-    token: EnvRef
+    token: Secret
     base_url: str = "https://slack.com/api/"
     timeout: Timeout = 30.0
     allow_http: bool = False

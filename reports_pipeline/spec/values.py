@@ -29,8 +29,22 @@ class EnvRef(BaseModel):
         return value
 
 
-Secret = EnvRef
-"""A value that must come from the environment (passwords, tokens, URLs with credentials)."""
+class Secret(EnvRef):
+    """A value that must come from the environment (passwords, tokens, keys): ``{env: VAR}``.
+
+    Without a default: a default would be the secret itself, written in the YAML file.
+    """
+
+    @field_validator("default")
+    @classmethod
+    def _no_default(cls, value: str | None) -> str | None:
+        if value is not None:
+            raise ValueError(
+                "a secret has no default (it would be the secret written in this file);"
+                " set the environment variable instead"
+            )
+        return value
+
 
 Setting = str | EnvRef
 """A plain value, or one taken from the environment."""
