@@ -14,7 +14,11 @@ import pyarrow.compute as pc
 from reports_pipeline.render.csv_file import write_text_rows
 from reports_pipeline.spec.report import JsonOptions
 
-# Control characters other than tab, line feed and carriage return, which are replaced in Arrow.
+# What JSON strings escape, as json.dumps does: the backslash first, so that it is not escaped
+# again in the escapes that follow.
+_COMMON_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+_COMMON = '[\\\\"\\n\\r\\t]'
+# Control characters other than tab, line feed and carriage return: rare, escaped by json.dumps.
 _RARE_CONTROL = "[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f]"
 
 
@@ -105,11 +109,15 @@ def _quoted(text: pa.Array) -> pa.Array:
 
 
 def _json_strings(text: pa.Array) -> pa.Array:
+    """JSON string literals; escaped in Arrow, and only when the column needs it, so plain text
+    is not copied once per escape (memory stays within a few times the column's size)."""
     if pc.any(pc.match_substring_regex(text, _RARE_CONTROL)).as_py():
         return pa.array([None if value is None else _dumps(value) for value in text.to_pylist()])
-    for character, escaped in (("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\r", "\\r")):
-        text = pc.replace_substring(text, character, escaped)
-    return _quoted(pc.replace_substring(text, "\t", "\\t"))
+    if pc.any(pc.match_substring_regex(text, _COMMON)).as_py():
+        for character, escaped in _COMMON_ESCAPES.items():
+            if pc.any(pc.match_substring(text, character)).as_py():
+                text = pc.replace_substring(text, character, escaped)
+    return _quoted(text)
 
 
 def _dumps(value: Any) -> str:

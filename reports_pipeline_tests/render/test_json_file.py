@@ -110,6 +110,17 @@ def test_quotes_backslashes_and_control_characters_are_escaped(tmp_path):
     assert [row["note"] for row in _load(tmp_path / "out.json")] == notes
 
 
+def test_every_control_character_is_escaped_as_json_dumps_escapes_it(tmp_path):
+    notes = ["".join(chr(code) for code in range(0x20)) + '\\"', "plain", None]
+
+    render_json([_batch(note=notes)], tmp_path / "out.jsonl", JsonOptions(lines=True))
+
+    written = (tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()
+    assert written == [
+        json.dumps({"note": note}, ensure_ascii=False, separators=(",", ":")) for note in notes
+    ]
+
+
 def test_very_long_text_is_written_whole(tmp_path):
     long_text = "é" * 50_000 + "x" * 50_000
 
