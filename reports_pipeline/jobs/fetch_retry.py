@@ -6,6 +6,7 @@ retry policy; a timeout only when the report sets ``source.retry_on_timeout``. A
 fails at once: another attempt would fail the same way.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from dagster import Failure, RetryPolicy
@@ -26,21 +27,26 @@ def fetch_failure(
     attempt: int,
     policy: RetryPolicy | None,
     retry_on_timeout: bool,
+    scrub: Callable[[str], str] = str,
 ) -> FetchFailure:
     """The step's failure for ``error`` on ``attempt`` (1 for the first try).
 
-    ``where`` names the report and connection ("weekly_revenue (connection 'warehouse')").
+    ``where`` names the report and connection ("weekly_revenue (connection 'warehouse')");
+    ``scrub`` takes the connection's secrets out of the database's words before Dagster stores
+    them.
     """
     attempts = policy.max_retries + 1 if policy else 1
-    metadata = {"attempt": attempt, "error": str(error)}
+    text = scrub(str(error))
+    metadata = {"attempt": attempt, "error": text}
     reason = _transient_reason(error, retry_on_timeout)
+    reason = scrub(reason) if reason else reason
     if reason is None:
         if isinstance(error, QueryTimeout):
             hint = "not retried (set source.retry_on_timeout: true to retry a slow query)"
         else:
             hint = "not retried, as another attempt would fail the same way"
         return FetchFailure(
-            Failure(f"{where}: {error}; {hint}", metadata=metadata, allow_retries=False), None
+            Failure(f"{where}: {text}; {hint}", metadata=metadata, allow_retries=False), None
         )
     if attempt >= attempts:
         # Not left to the retry policy: its failure would read "Exceeded max_retries".

@@ -73,6 +73,16 @@ def _check_rows(spec: ReportSpec, rows: int) -> None:
         )
 
 
+def _secret_scrubber(connections: ConnectionsFile, key: str):
+    """Takes the connection's secrets (in every form) and credential-like text out of a message:
+    a driver's error may quote a URL or a server's answer, and Dagster stores what a step says."""
+    from reports_pipeline.redaction import Redactor
+    from reports_pipeline.secret_values import secrets_in_scope
+
+    connection = connections.connections.get(key)
+    return Redactor(secrets_in_scope([connection] if connection else [])).text
+
+
 def _document(report: LoadedReport, period) -> ReportDocument:
     spec = report.spec
     return ReportDocument(
@@ -145,6 +155,7 @@ def build_report_job(
                 attempt=context.retry_number + 1,
                 policy=fetch_retries,
                 retry_on_timeout=spec.source.retry_on_timeout,
+                scrub=_secret_scrubber(connections, source_key),
             )
             if failed.note:
                 context.log.warning(failed.note)
@@ -152,7 +163,9 @@ def build_report_job(
         except Exception as exc:  # a template, a chart column, a value the format cannot hold
             staged.unlink(missing_ok=True)
             raise Failure(
-                description=f"{spec.name}: rendering {spec.format} failed: {exc}",
+                description=_secret_scrubber(connections, source_key)(
+                    f"{spec.name}: rendering {spec.format} failed: {exc}"
+                ),
                 allow_retries=False,
             ) from None
         context.log.info(

@@ -1,5 +1,7 @@
 """The fetch step retries a warehouse that is briefly unreachable, and nothing else."""
 
+import base64
+import os
 import uuid
 from datetime import timedelta
 
@@ -205,3 +207,28 @@ def test_a_query_over_its_timeout_is_retried_only_when_the_report_says_so(
         assert description.endswith("failed after 2 attempts: query ran longer than 0:00:00.300000")
     else:
         assert "query ran longer than 0:00:00.300000; not retried" in description
+
+
+def test_a_database_error_quoting_the_connection_password_is_stored_without_it(
+    tmp_path, smtp_server, warehouse, monkeypatch
+):
+    # The test server trusts every login, so the password is accepted and ignored; the query
+    # makes Postgres quote it back in its error, base64-encoded as in an Authorization header
+    # (the warehouse layer already masks the raw password itself).
+    secret = "Wh5ecret9pass"
+    encoded = base64.b64encode(secret.encode()).decode()
+    url = os.environ["TEST_WAREHOUSE_URL"]
+    assert "://postgres@" in url
+    monkeypatch.setenv("TEST_WAREHOUSE_URL", url.replace("://postgres@", f"://postgres:{secret}@"))
+    warehouse.open()
+    source = {"connection": "warehouse", "sql": f"select '{encoded}'::int as id"}
+    instance = DagsterInstance.ephemeral()
+    result = _run(_project(tmp_path, smtp_server, source=source), instance)
+
+    assert not result.success
+    (failure,) = _events(result, DagsterEventType.STEP_FAILURE)
+    description = failure.step_failure_data.user_failure_data.description
+    assert "invalid input syntax for type integer" in description
+    assert "***" in description
+    stored = " ".join(str(entry) for entry in instance.all_logs(result.run_id))
+    assert secret not in stored and encoded not in stored
