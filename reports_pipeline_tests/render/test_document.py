@@ -407,6 +407,18 @@ def test_pdf_of_long_values_past_the_listing_threshold_is_a_listing(tmp_path):
     assert "(truncated)" not in text
 
 
+def test_pdf_listing_cuts_long_wide_characters_to_the_page_in_one_pass(tmp_path):
+    rows = LISTING_ABOVE_CELLS // 2 + 1
+    batch = pa.record_batch({"name": ["東京" * 100_000] * rows, "n": list(range(rows))})
+
+    page = pdfium.PdfDocument(_pdf(tmp_path, [batch]))[0]  # pypdf misreads the CJK font
+    lines = page.get_textpage().get_text_range().splitlines()
+
+    first = next(line for line in lines if line.startswith("東京"))
+    assert first.endswith("… 0")
+    assert len(first) < 100  # cut to the page (each character two columns wide), not to 1,000
+
+
 def test_a_page_keeps_at_most_so_many_characters_and_says_rows_were_left_out(tmp_path):
     rows = SHOWN_MAX_CHARS // CELL_MAX_CHARS + 50
     batch = pa.record_batch({"note": pa.array(["y" * 2_000] * rows, pa.large_string())})
