@@ -7,6 +7,7 @@ a run worker asks for one job by name and builds only that report's job, so the 
 run does not grow with the number of reports (README, "Scale").
 """
 
+import os
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -22,7 +23,7 @@ from dagster import (
 )
 
 from reports_pipeline import locations
-from reports_pipeline.jobs.report_job import build_report_job
+from reports_pipeline.jobs.report_job import REPORT_FILE_TAG, build_report_job
 from reports_pipeline.report_index import files_declaring
 from reports_pipeline.resources.connections import build_resources
 from reports_pipeline.scheduling.cadence import partitions_definition
@@ -46,7 +47,9 @@ def build_definitions(
 ) -> Definitions:
     """Definitions for every valid report; each invalid file becomes a sensor showing its errors."""
     project = load_project(
-        reports or [locations.reports_dir()], connections_file or locations.connections_path()
+        reports or [locations.reports_dir()],
+        connections_file or locations.connections_path(),
+        deployed_file=deployed_report_file,
     )
     jobs, schedules, reports = [], [], []
     broken = project.errors_by_file()
@@ -79,6 +82,26 @@ def build_definitions(
         sensors=sensors,
         resources=build_resources(project.connections),
     )
+
+
+def deployed_report_file(name: str) -> str | None:
+    """The file whose report last ran under ``name`` (its runs' ``reports/file`` tag).
+
+    Asked only when several files claim one name: the file already deployed keeps it, so a new
+    file cannot stop a report that runs today. None without an instance (``DAGSTER_HOME`` with
+    its dagster.yaml) or a run, and then no file gets the name.
+    """
+    home = os.environ.get("DAGSTER_HOME")
+    if not home or not (Path(home) / "dagster.yaml").is_file():
+        return None  # no deployment here (a test, `reports validate`): nothing is deployed
+    from dagster import DagsterInstance, RunsFilter
+
+    try:
+        with DagsterInstance.get() as instance:
+            runs = instance.get_runs(RunsFilter(job_name=name), limit=1)
+    except Exception:  # no usable instance here: decide without it
+        return None
+    return runs[0].tags.get(REPORT_FILE_TAG) if runs else None
 
 
 def build_one_job(name: str, report_file: Path, connections_file: Path) -> JobDefinition | None:

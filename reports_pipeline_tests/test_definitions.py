@@ -186,3 +186,42 @@ def test_broken_files_whose_names_collide_are_each_shown_under_their_own_sensor(
     assert len({sensor.name for sensor in markers}) == 2
     for file in files:  # each file's errors under exactly one sensor
         assert sum(f"/{file}:1: name:" in sensor.description for sensor in markers) == 1
+
+
+def test_a_new_file_claiming_a_deployed_name_does_not_stop_the_deployed_report(
+    tmp_path, monkeypatch
+):
+    from dagster import DagsterInstance
+    from dagster._core.test_utils import create_run_for_test
+
+    from reports_pipeline.jobs.report_job import REPORT_FILE_TAG
+    from reports_pipeline.locations import PACKAGE_DIR
+
+    reports = tmp_path / "reports"
+    deployed = write_report(reports, report_dict(name="twice"), "b_deployed.yaml")
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text((PACKAGE_DIR.parent / "dagster.yaml").read_text())
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    first = build_definitions([reports], tmp_path / "none.yaml").resolve_job_def("twice")
+    with DagsterInstance.get() as instance:  # the report has run: its run names its file
+        create_run_for_test(instance, job_name="twice", tags=dict(first.tags))
+    assert first.tags[REPORT_FILE_TAG].endswith("b_deployed.yaml")
+
+    newcomer = write_report(reports, report_dict(name="twice", format="json"), "a_new.yaml")
+    repository = lazy_repository([reports], tmp_path / "none.yaml")
+
+    # The deployed file keeps the name whatever the files' order; the newcomer is refused.
+    assert repository.get_job("twice").tags[REPORT_FILE_TAG] == first.tags[REPORT_FILE_TAG]
+    (invalid,) = [s for s in repository.sensor_defs if s.name.startswith("invalid_report_file")]
+    assert invalid.name.endswith("a_new_yaml")
+    assert "already deployed from" in invalid.description
+    assert deployed.name in invalid.description and newcomer.exists()
+
+
+def test_without_a_deployment_a_name_claimed_twice_goes_to_neither_file(tmp_path, monkeypatch):
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    reports = tmp_path / "reports"
+    write_report(reports, report_dict(name="twice"), "a.yaml")
+    write_report(reports, report_dict(name="twice"), "b.yaml")
+    assert not lazy_repository([reports], tmp_path / "none.yaml").has_job("twice")

@@ -31,6 +31,9 @@ from reports_pipeline.spec.loader import LoadedReport
 from reports_pipeline.spec.report import ReportSpec
 
 REPORT_TAG = "reports/name"
+# The file a run's report came from: when a new file claims a name already deployed, the file
+# that ran last under that name keeps it (reports_pipeline.definitions).
+REPORT_FILE_TAG = "reports/file"
 
 
 def report_run_tags(spec: ReportSpec) -> dict[str, str]:
@@ -233,6 +236,7 @@ def build_report_job(
         executor_def=report_executor(),  # in the run's process, or Celery workers
         tags={
             **report_run_tags(spec),
+            REPORT_FILE_TAG: report.shown_as,
             **max_runtime_tags(spec.max_runtime or connections.policy.max_runtime),
         },
         metadata={"report file": report.shown_as, "owner": str(spec.owner)},

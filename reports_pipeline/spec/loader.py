@@ -3,6 +3,7 @@
 Dagster is used only for its cron iterator (policy and conflict checks), imported when needed.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -364,10 +365,15 @@ def with_policy_defaults(spec: ReportSpec, connections: ConnectionsFile) -> Repo
     )
 
 
-def load_project(paths: list[Path], connections_file: Path | None) -> ReportProject:
+def load_project(
+    paths: list[Path],
+    connections_file: Path | None,
+    deployed_file: Callable[[str], str | None] | None = None,
+) -> ReportProject:
     """Load every report under ``paths``; bad files are reported, good ones are kept.
 
-    Checks across reports come last: names claimed by several files (errors in each of them),
+    Checks across reports come last: names claimed by several files (errors in each of them,
+    except the file ``deployed_file(name)`` names, which keeps a name it already runs under),
     owners over their limit (errors), then copies and crowded minutes among the reports still
     valid (warnings).
     """
@@ -382,7 +388,7 @@ def load_project(paths: list[Path], connections_file: Path | None) -> ReportProj
         parsed.append(loaded)
         if not problems:
             project.reports.append(loaded)
-    _check_across_reports(project, parsed)
+    _check_across_reports(project, parsed, deployed_file)
     return project
 
 
@@ -414,11 +420,15 @@ def _load_report_file(
         ]
 
 
-def duplicate_name_errors(reports: list[LoadedReport]) -> list[SpecError]:
+def duplicate_name_errors(
+    reports: list[LoadedReport], deployed_file: Callable[[str], str | None] | None = None
+) -> list[SpecError]:
     """An error in each file of a name that several files claim.
 
-    Neither file wins: choosing one by file order would let a new file silently replace a
-    report that runs today (or a renamed folder swap two reports).
+    No file wins by file order: that would let a new file silently replace a report that runs
+    today (or a renamed folder swap two reports). The one exception is the file that
+    ``deployed_file(name)`` says is deployed under the name (its report ran under it): it keeps
+    running, and only the newcomers are refused.
     """
     by_name: dict[str, list[LoadedReport]] = {}
     for loaded in reports:
@@ -427,23 +437,36 @@ def duplicate_name_errors(reports: list[LoadedReport]) -> list[SpecError]:
     for name, claimants in by_name.items():
         if len(claimants) < 2:
             continue
+        deployed = deployed_file(name) if deployed_file else None
+        keeper = next((c for c in claimants if c.shown_as == deployed), None)
         for loaded in claimants:
+            if loaded is keeper:
+                continue
             others = ", ".join(other.shown_as for other in claimants if other is not loaded)
-            errors.append(
-                SpecError(
-                    loaded.shown_as,
-                    loaded.document.line_of(("name",)),
-                    "name",
-                    f"duplicate report name '{name}' (also in {others}); names must be unique:"
-                    " none of these files is scheduled until all but one are renamed",
+            if keeper is not None:
+                message = (
+                    f"report name '{name}' is already deployed from {keeper.shown_as}, which"
+                    " keeps it; give this report a name of its own"
                 )
+            else:
+                message = (
+                    f"duplicate report name '{name}' (also in {others}); names must be unique:"
+                    " none of these files is scheduled until all but one are renamed (where one"
+                    " of them already ran under the name, that one keeps it)"
+                )
+            errors.append(
+                SpecError(loaded.shown_as, loaded.document.line_of(("name",)), "name", message)
             )
     return errors
 
 
-def _check_across_reports(project: ReportProject, parsed: list[LoadedReport]) -> None:
+def _check_across_reports(
+    project: ReportProject,
+    parsed: list[LoadedReport],
+    deployed_file: Callable[[str], str | None] | None,
+) -> None:
     """Add the errors and warnings that need every report; drop reports that fail them."""
-    duplicates = duplicate_name_errors(parsed)
+    duplicates = duplicate_name_errors(parsed, deployed_file)
     over_limit = owner_limit_errors(parsed, project.connections.policy)
     project.errors.extend(duplicates + over_limit)
     rejected = {error.file for error in duplicates + over_limit}
