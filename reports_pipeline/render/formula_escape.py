@@ -33,9 +33,11 @@ def is_formula_like(text: str) -> bool:
 
 def formula_like(text: pa.Array) -> pa.Array:
     """Which values of a ``string`` or ``large_string`` array are formula-like (NULL: false)."""
-    starts = pc.match_substring_regex(text, _STARTS_LIKE_A_FORMULA)
-    number = pc.match_substring_regex(text, f"^{_NUMBER}$")
-    return pc.fill_null(pc.and_(starts, pc.invert(number)), False)
+    starts = pc.fill_null(pc.match_substring_regex(text, _STARTS_LIKE_A_FORMULA), False)
+    if not pc.any(starts).as_py():  # most columns: one scan
+        return starts
+    number = pc.fill_null(pc.match_substring_regex(text, f"^{_NUMBER}$"), False)
+    return pc.and_(starts, pc.invert(number))
 
 
 def escape_formulas(text: pa.Array) -> pa.Array:
