@@ -398,6 +398,21 @@ def test_pdf_wraps_a_long_value_in_its_column_and_keeps_every_column_on_the_page
         assert right < page.get_width(), value
 
 
+def test_html_sets_column_widths_so_a_long_value_wraps_in_its_column(tmp_path):
+    batch = pa.record_batch({"id": [1], "note": ["x" * 5_000], "city": ["Zaragoza"]})
+
+    html = _html(tmp_path, [batch])
+
+    widths = [
+        float(attrs["style"].removeprefix("width: ").removesuffix("%"))
+        for tag, attrs in _parse(html).tags
+        if tag == "col"
+    ]
+    assert "table.grid { table-layout: fixed; }" in html
+    assert len(widths) == 3 and abs(sum(widths) - 100) < 0.1
+    assert widths[1] < 80 and widths[2] > 15  # the long value does not take the line
+
+
 def test_pdf_of_long_values_past_the_listing_threshold_is_a_listing(tmp_path):
     batch = pa.record_batch({"note": ["word " * 300] * 200, "n": list(range(200))})
 
