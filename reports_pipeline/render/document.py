@@ -3,6 +3,8 @@
 Both formats render the same template (the shipped ``templates/report.html.j2`` or the report's
 own ``format_options.template``); PDF then goes through WeasyPrint. Rows stream: only the rows
 shown (up to ``pdf_max_rows`` / ``max_rows``) and running totals are kept, never the result.
+What is kept is bounded whatever the data: each value is cut to ``CELL_MAX_CHARS`` before it
+becomes a Python string, and the rows shown hold at most ``SHOWN_MAX_CHARS`` characters.
 """
 
 from __future__ import annotations
