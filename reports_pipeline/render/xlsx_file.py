@@ -48,11 +48,11 @@ def render_xlsx(
     written as ISO text. Text longer than Excel's limit of 32,767 characters per cell is cut to
     fit and ends in ``… (truncated)``; control characters, invalid in a sheet, are dropped.
 
-    Text is always a text cell (``write_string``: xlsxwriter's ``strings_to_formulas`` only
-    concerns ``write``), so ``=1+1`` is never a formula. With ``options.formula_escape`` (the
-    default) text a spreadsheet would take for a formula (see ``formula_escape``) is also
-    marked as text with Excel's quote prefix: shown as it is, with a ``'`` in the formula bar,
-    it stays text when the cell is edited.
+    Text is always a text cell (``write_string``; xlsxwriter's ``strings_to_formulas``, which
+    only ``write`` heeds, is off too), so ``=1+1`` is never a formula. With
+    ``options.formula_escape`` (the default) text a spreadsheet would take for a formula (see
+    ``formula_escape``) is also marked as text with Excel's quote prefix: shown as it is, with a
+    ``'`` in the formula bar, it stays text when the cell is edited.
 
     The header row is bold, frozen (``options.freeze_header``) and filters the data below it
     (``options.autofilter``); column widths come from the header and the first rows. Past
@@ -64,9 +64,10 @@ def render_xlsx(
     """
     if max_rows_per_sheet < 2:
         raise ValueError("max_rows_per_sheet must leave room for the header and one row")
-    with xlsxwriter.Workbook(
-        str(destination), {"constant_memory": True, "nan_inf_to_errors": True}
-    ) as workbook:
+    # Cells are written with write_string/write_number, never write(); strings_to_formulas off
+    # all the same, so that no later write() could turn a value into a formula.
+    settings = {"constant_memory": True, "nan_inf_to_errors": True, "strings_to_formulas": False}
+    with xlsxwriter.Workbook(str(destination), settings) as workbook:
         sheets = _Sheets(workbook, options, max_rows_per_sheet)
         for batch in batches:
             sheets.append(batch)
