@@ -407,3 +407,120 @@ def _history_detail(target) -> str:
         return target.detail
     extra = target.summary()[len(target.status) :].lstrip(" ,:")
     return extra or target.detail
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON document, for monitoring.")
+@click.option(
+    "--hours-ahead",
+    "--hour-ahead",
+    "hours_ahead",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 168),
+    help="How far ahead to list the next runs.",
+)
+@_connections_option
+def status(as_json: bool, hours_ahead: int, connections: str | None) -> None:
+    """The deployment's health: reports by state, late and failing ones, the queue, next runs.
+
+    Exits 1 when any report is failing or late, 0 otherwise, so a cron job or probe can alert.
+    """
+    import json
+    from datetime import timedelta
+
+    from dagster import DagsterInstance
+
+    from reports_pipeline.deployment_health import queue_length, reports_health
+    from reports_pipeline.status_view import (
+        DeploymentStatus,
+        InvalidFile,
+        status_document,
+        status_lines,
+    )
+
+    if not os.environ.get("DAGSTER_HOME"):
+        raise click.ClickException(
+            "set DAGSTER_HOME to the instance to read (make dev uses var/dagster_home)"
+        )
+    project = _load((), connections)
+    now = datetime.now(timezone.utc)
+    ahead = timedelta(hours=hours_ahead)
+    with DagsterInstance.get() as instance:
+        result = DeploymentStatus(
+            now=now,
+            ahead=ahead,
+            reports=reports_health(instance, [r.spec for r in project.reports], now, ahead),
+            invalid=[
+                InvalidFile(file, str(errors[0]), len(errors))
+                for file, errors in sorted(project.errors_by_file().items())
+            ],
+            queued_runs=queue_length(instance),
+        )
+    if as_json:
+        click.echo(json.dumps(status_document(result), indent=2))
+    else:
+        click.echo("\n".join(status_lines(result)))
+    sys.exit(result.exit_code)
+
+
+@cli.command()
+@click.argument("name")
+@click.option("--period", "period_key", required=True, help="The period key, e.g. 2026-11-02.")
+@click.option(
+    "--run",
+    "run_id",
+    default=None,
+    help="The run whose file to fetch (its id, or the 8 characters `reports history` shows);"
+    " default: the period's latest.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(),
+    default=None,
+    help="Where to write the file (a folder keeps the file's name); default: the file's own"
+    " name in the current folder.",
+)
+@_connections_option
+def fetch(
+    name: str, period_key: str, run_id: str | None, output: str | None, connections: str | None
+) -> None:
+    """Download a stored report file: the latest of a period, or the file of one run."""
+    from reports_pipeline.delivery.errors import DeliveryError
+    from reports_pipeline.resources.storage import report_storage_resource
+    from reports_pipeline.spec.loader import load_connections
+
+    _report(_load((), connections), name)
+    # Not the embedded defaults a broken file falls back to: they would look in the wrong place.
+    settings, errors = load_connections(
+        Path(connections) if connections else locations.connections_path()
+    )
+    if errors:
+        raise click.ClickException("\n".join(str(e) for e in errors))
+    # EnvVar fields (S3 credentials) are resolved from this process's environment, as in a run.
+    storage = report_storage_resource(settings.storage)
+    try:
+        _fetch_stored(storage.process_config_and_initialize(), name, period_key, run_id, output)
+    except (DeliveryError, ValueError) as exc:  # S3 refused or unreachable, a malformed run id
+        raise click.ClickException(f"{name}: {exc}") from None
+
+
+def _fetch_stored(storage, name: str, period_key: str, run_id: str | None, output: str | None):
+    location = storage.find(name, period_key, run_id)
+    if location is None:
+        which = f"of run {run_id} " if run_id else ""
+        periods = storage.periods(name)
+        known = (
+            f"; stored periods: {', '.join(periods[-10:])}"
+            + (f" (and {len(periods) - 10} earlier)" if len(periods) > 10 else "")
+            if periods
+            else f"; nothing of {name} is stored yet"
+        )
+        raise click.ClickException(f"no stored file {which}for {name} period {period_key}{known}")
+    own_name = location.rsplit("/", 1)[-1]
+    destination = Path(output) if output else Path(own_name)
+    if destination.is_dir():
+        destination = destination / own_name
+    storage.download(location, destination)
+    click.echo(f"{location} → {destination}")

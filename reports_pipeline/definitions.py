@@ -34,6 +34,7 @@ from reports_pipeline.sensors.invalid_report_file import (
     build_invalid_report_file_sensor,
     invalid_file_sensor_names,
 )
+from reports_pipeline.sensors.late_notice import build_late_notice_sensor
 from reports_pipeline.sensors.pool_limits import build_pool_limits_sensor
 from reports_pipeline.spec.loader import load_project
 from reports_pipeline.spec.yaml_source import SpecError
@@ -74,6 +75,7 @@ def build_definitions(
         sensors.append(build_catch_up_sensor(reports, policy.max_catchup_periods))
     if jobs:
         sensors.append(build_failure_notice_sensor(reports, project.connections))
+        sensors.append(build_late_notice_sensor(reports, project.connections))
         # Pool limits reach the instance from the daemon, never from loading the code.
         sensors.append(build_pool_limits_sensor(project.connections))
     return Definitions(

@@ -43,6 +43,7 @@ def test_shipped_definitions_have_their_sensors_and_no_invalid_file_sensors():
     assert [s.name for s in defs.sensor_defs] == [
         "report_catch_up",
         "report_failure_notice",
+        "report_late_notice",
         "report_pool_limits",
     ]
 

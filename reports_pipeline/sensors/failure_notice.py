@@ -8,8 +8,7 @@ tag. Watching only ``monitored_jobs`` would miss runs started with ``reports run
 in process, carry no code location, and Dagster matches monitored jobs by code location first.
 """
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 
 from dagster import (
     DefaultSensorStatus,
@@ -23,10 +22,8 @@ from dagster._core.storage.tags import WILL_RETRY_TAG
 from reports_pipeline.delivery.failure_notice import failure_notice
 from reports_pipeline.jobs.report_job import REPORT_TAG
 from reports_pipeline.jobs.run_limits import stopped_for_time
-from reports_pipeline.redaction import Redactor
-from reports_pipeline.resources.connections import connection_resource
 from reports_pipeline.run_history import failure_lines, period_of_tags
-from reports_pipeline.secret_values import secrets_in_scope
+from reports_pipeline.sensors.owner_notice import OwnerNotices
 from reports_pipeline.spec.connections import ConnectionsFile
 from reports_pipeline.spec.report import ReportSpec
 
@@ -42,24 +39,11 @@ def _step_errors(context: RunFailureSensorContext) -> list[str]:
     return errors or [context.failure_event.message or "the run failed"]
 
 
-@contextmanager
-def _scrubbed_errors(redactor: Redactor, doing: str) -> Iterator[None]:
-    """A failed notice fails the sensor's tick, whose error Dagster stores: scrubbed text only."""
-    try:
-        yield
-    except Exception as exc:
-        raise RuntimeError(redactor.text(f"{doing} failed: {exc}")) from None
-
-
 def build_failure_notice_sensor(
     reports: Sequence[tuple[ReportSpec, JobDefinition]], connections: ConnectionsFile
 ) -> SensorDefinition:
     specs = {spec.name: spec for spec, _ in reports}
-    notify = connections.policy.notify
-    mail = connections.connections[connections.mail_connection_for(notify.connection)]
-    slack = (
-        connections.connections.get(notify.slack_connection) if notify.slack_connection else None
-    )
+    notices = OwnerNotices(connections)
 
     @run_failure_sensor(
         name=FAILURE_SENSOR_NAME,
@@ -78,24 +62,16 @@ def build_failure_notice_sensor(
             return  # not a run of one of these reports (another code location's job)
         # The errors were scrubbed when the run stored them; scrubbed again with the secrets
         # known here, for runs stored before that and for whatever a step failed to catch.
-        redactor = Redactor(secrets_in_scope(connections.connections.values()))
+        redactor = notices.redactor()
         subject, text = failure_notice(
             report=spec.name,
             title=spec.display_title,
             period=period_of_tags(run.tags),
             run_id=run.run_id,
             errors=[redactor.text(error) for error in _step_errors(context)],
-            run_url=f"{notify.ui_base_url.rstrip('/')}/runs/{run.run_id}",
+            run_url=f"{notices.ui_base_url}/runs/{run.run_id}",
         )
-        # Built here rather than bound as resources: a sensor has no resource keys of its own,
-        # and EnvVar fields resolve from this process's environment like a run's.
-        with _scrubbed_errors(redactor, "e-mailing the failure notice"):
-            mailer = connection_resource(mail).process_config_and_initialize()
-            mailer.notify(str(spec.owner), subject, text)
+        notices.send(str(spec.owner), subject, text, "failure notice")
         context.log.info(f"told {spec.owner} that run {run.run_id} failed")
-        if slack is not None and notify.slack_channel:
-            with _scrubbed_errors(redactor, "posting the failure notice to Slack"):
-                poster = connection_resource(slack).process_config_and_initialize()
-                poster.notify(notify.slack_channel, f"{subject}\n{text}")
 
     return report_failure_notice

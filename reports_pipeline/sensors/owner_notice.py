@@ -1,0 +1,53 @@
+"""Send a notice to a report's owner: e-mail through ``policy.notify``'s mail connection, and a
+Slack post where ``slack_connection``/``slack_channel`` are set. Failed and late notices go the
+same way."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from reports_pipeline.redaction import Redactor
+from reports_pipeline.resources.connections import connection_resource
+from reports_pipeline.secret_values import secrets_in_scope
+from reports_pipeline.spec.connections import ConnectionsFile
+
+
+@contextmanager
+def scrubbed_errors(redactor: Redactor, doing: str) -> Iterator[None]:
+    """A failed notice fails the sensor's tick, whose error Dagster stores: scrubbed text only."""
+    try:
+        yield
+    except Exception as exc:
+        raise RuntimeError(redactor.text(f"{doing} failed: {exc}")) from None
+
+
+class OwnerNotices:
+    """The notify policy's channels, built once per sensor."""
+
+    def __init__(self, connections: ConnectionsFile):
+        self._notify = connections.policy.notify
+        self._mail = connections.connections[
+            connections.mail_connection_for(self._notify.connection)
+        ]
+        slack = self._notify.slack_connection
+        self._slack = connections.connections.get(slack) if slack else None
+        self._all = connections.connections
+
+    @property
+    def ui_base_url(self) -> str:
+        return self._notify.ui_base_url.rstrip("/")
+
+    def redactor(self) -> Redactor:
+        return Redactor(secrets_in_scope(self._all.values()))
+
+    def send(self, owner: str, subject: str, text: str, what: str) -> None:
+        """E-mail ``owner`` (and post to Slack); ``what`` names the notice in an error."""
+        redactor = self.redactor()
+        # Built here rather than bound as resources: a sensor has no resource keys of its own,
+        # and EnvVar fields resolve from this process's environment like a run's.
+        with scrubbed_errors(redactor, f"e-mailing the {what}"):
+            mailer = connection_resource(self._mail).process_config_and_initialize()
+            mailer.notify(owner, subject, text)
+        if self._slack is not None and self._notify.slack_channel:
+            with scrubbed_errors(redactor, f"posting the {what} to Slack"):
+                poster = connection_resource(self._slack).process_config_and_initialize()
+                poster.notify(self._notify.slack_channel, f"{subject}\n{text}")
