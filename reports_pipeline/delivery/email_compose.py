@@ -45,6 +45,13 @@ def _preview_table(request: DeliveryRequest) -> str:
     )
 
 
+def one_line(text: str) -> str:
+    """A subject on one line: a line break that a value brings in (a parameter, a title from
+    the data) becomes a space. Validation refuses one written in the template itself; here it
+    would otherwise fail the send on every attempt (headers cannot hold line breaks)."""
+    return " ".join(text.split())
+
+
 def compose_email(
     request: DeliveryRequest, *, subject: str, body: str | None, attach: str, inline: bool = False
 ) -> ComposedEmail:
@@ -84,7 +91,7 @@ def compose_email(
         # The rendered HTML report is self-contained (inline CSS and SVG), so it can be the body.
         html = request.file.read_text(encoding="utf-8")
     return ComposedEmail(
-        subject=render_template(subject, request.variables).strip(),
+        subject=one_line(render_template(subject, request.variables)),
         text=text,
         html=html,
         attach=not use_link,

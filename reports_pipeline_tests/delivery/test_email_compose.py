@@ -52,3 +52,14 @@ def test_the_preview_caps_every_cell_and_the_row_count_whatever_it_is_given():
     assert f"<td>{'x' * PREVIEW_CELL_CHARS}… (truncated)</td>" in html
     assert len(html) < 5_000 + PREVIEW_ROWS * (PREVIEW_CELL_CHARS + 40)
     assert f"First {PREVIEW_ROWS} of {PREVIEW_ROWS + 90} rows." in html
+
+
+def test_a_line_break_brought_in_by_a_value_becomes_a_space_in_the_subject():
+    # Validation refuses a break in the template; a parameter or title value can still bring
+    # one, and a header cannot hold it (nor must it let a value add a Bcc: header).
+    request = _request(Preview(columns=[], rows=[]), rows=0)
+    for value in ["Weekly\nnotes", "Weekly\r\nBcc: x@evil.example", "Weekly\u2028notes\t "]:
+        request.variables["title"] = value
+        subject = compose_email(request, subject="{{ title }}", body=None, attach="always").subject
+        assert "\n" not in subject and "\r" not in subject and "\u2028" not in subject
+        assert subject.startswith("Weekly ")
