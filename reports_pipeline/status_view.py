@@ -79,11 +79,8 @@ def status_document(status: DeploymentStatus) -> dict:
                     "grace_minutes": round(r.late.grace.total_seconds() / 60),
                     "late_since": _iso(r.late.since),
                 },
-                "failing": r.failing
-                and {"period": r.failing.period, "run_id": r.failing.run_id},
-                "next_runs": [
-                    {"at": _iso(run.tick), "period": run.period} for run in r.next_runs
-                ],
+                "failing": r.failing and {"period": r.failing.period, "run_id": r.failing.run_id},
+                "next_runs": [{"at": _iso(run.tick), "period": run.period} for run in r.next_runs],
             }
             for r in status.reports
         ],
