@@ -24,10 +24,17 @@ from reports_pipeline.jobs.ledger import (
     LedgerKey,
     decide,
     find_deliveries,
+    previous_delivery,
     record_delivery,
+    record_unchanged,
     target_id,
 )
 from reports_pipeline.jobs.retry import retry_policy
+from reports_pipeline.jobs.send_if_changed import (
+    changed_since,
+    previous_period_key,
+    unchanged_since,
+)
 from reports_pipeline.redaction import Redactor
 from reports_pipeline.scheduling.run_period import period_of_run
 from reports_pipeline.secret_values import secrets_in_scope
@@ -110,6 +117,32 @@ def build_delivery_op(
                 },
             )
             return
+        # send_if: changed asks only before a period's first delivery to the target: new data
+        # for a delivered period is a correction, sent by the rules above.
+        if spec.send_if == "changed" and decision.earlier is None and not forced:
+            before = previous_period_key(partitions_def, period)
+            previous = previous_delivery(context.instance, key, period.start, before)
+            unchanged = unchanged_since(key.fingerprint, previous)
+            if unchanged:
+                record_unchanged(context.instance, key, previous, run_id=context.run_id)
+                context.log.info(
+                    f"not sent: {unchanged} and send_if is changed (tag the run"
+                    f" {FORCE_TAG}=true to send it)"
+                )
+                yield Output(
+                    None,
+                    metadata={
+                        "status": "skipped",
+                        "reason": unchanged,
+                        "note": f"not sent: {unchanged} (send_if: changed)",
+                        "unchanged_since_period": previous["period"],
+                        "unchanged_since_run": previous["run_id"],
+                        "fingerprint": key.fingerprint,
+                    },
+                )
+                return
+            if previous:
+                decision = replace(decision, reason=changed_since(previous), earlier=previous)
         if decision.reason:
             context.log.info(f"{channel}: {decision.reason}: sending")
         # Every text from here on may quote a server's answer or a library's view of the
@@ -127,6 +160,8 @@ def build_delivery_op(
                 request = _with_link(request, getattr(context.resources, s3_key), s3_target)
             elif storage.public_base_url:
                 request = _with_public_link(request, storage.public_base_url, stored, storage)
+            elif stored.get("download_url"):  # S3 storage: a presigned link to the stored file
+                request = replace(request, download_url=stored["download_url"])
             receipt = getattr(context.resources, resource_key).deliver(
                 request,
                 target.settings,
@@ -143,6 +178,7 @@ def build_delivery_op(
             run_id=context.run_id,
             summary=redactor.text(receipt.summary),
             sha256=stored["sha256"],
+            period_start=period.start,
         )
         context.log.info(redactor.text(f"{channel}: {receipt.summary}"))
         earlier = decision.earlier

@@ -16,6 +16,11 @@ fingerprint) and one under (report, period, target) naming the latest delivery, 
 can tell "already delivered" from "content changed since the delivery by run …". Content that
 changes back to what an earlier delivery had is new again to the recipients, who last got the
 other one: it is sent.
+
+For ``send_if: changed`` two more entries per report and target answer "what did this target
+last get for an earlier period" with one read: the delivery of the latest period delivered to
+it, and, per period skipped as unchanged, the earlier delivery it matched (so a chain of
+unchanged periods points straight at the delivery the recipients have).
 """
 
 import hashlib
@@ -27,6 +32,8 @@ from dagster import DagsterInstance
 
 FORCE_TAG = "reports/force_delivery"
 _PREFIX = "reports.delivered"
+_LAST_PERIOD_PREFIX = "reports.last_period_delivered"
+_UNCHANGED_PREFIX = "reports.unchanged"
 
 
 def target_id(index: int, channel: str, settings: dict) -> str:
@@ -49,6 +56,19 @@ class LedgerKey:
     def latest_key(self) -> str:
         """The key naming the latest delivery of this report and period to this target."""
         return f"{_PREFIX}/{self.report}/{self.period_key}/{self.target}"
+
+    @property
+    def last_period_key(self) -> str:
+        """The key naming the delivery of the latest period delivered to this target."""
+        return f"{_LAST_PERIOD_PREFIX}/{self.report}/{self.target}"
+
+    def for_period(self, period_key: str) -> "LedgerKey":
+        return LedgerKey(self.report, period_key, self.target, self.fingerprint)
+
+    @property
+    def unchanged_key(self) -> str:
+        """The key of this period's skip as unchanged (``send_if: changed``) at this target."""
+        return f"{_UNCHANGED_PREFIX}/{self.report}/{self.period_key}/{self.target}"
 
 
 @dataclass(frozen=True)
@@ -121,8 +141,10 @@ def record_delivery(
     run_id: str,
     summary: str,
     sha256: str,
+    period_start: datetime,
 ) -> dict:
-    """Record a delivery under its key and as the target's latest; return the entry."""
+    """Record a delivery under its key, as the target's latest for the period and, unless a
+    later period was delivered already, as the target's latest period; return the entry."""
     entry = {
         "run_id": run_id,
         "at": datetime.now(timezone.utc).isoformat(),
@@ -130,6 +152,8 @@ def record_delivery(
         "fingerprint": key.fingerprint,
         "sha256": sha256,  # the file that was sent, for integrity checks
         "number": decision.number,
+        "period": key.period_key,
+        "period_start": period_start.isoformat(),
     }
     text = json.dumps(entry)
     # One key per call: given several keys, Dagster's SQL storage updates the existing ones
@@ -137,4 +161,59 @@ def record_delivery(
     # content was delivered (``decide``).
     instance.run_storage.set_cursor_values({key.latest_key: text})
     instance.run_storage.set_cursor_values({str(key): text})
+    last = _load(instance.run_storage.get_cursor_values({key.last_period_key}), key.last_period_key)
+    # Runs of two periods at once may both read the older entry: the later write can then leave
+    # an earlier period here. ``previous_delivery`` asks the period just before first, so this
+    # entry only matters across periods never delivered to the target, where older is safe.
+    if last is None or _start(last) <= period_start:
+        instance.run_storage.set_cursor_values({key.last_period_key: text})
     return entry
+
+
+def previous_delivery(
+    instance: DagsterInstance, key: LedgerKey, period_start: datetime, previous_period: str | None
+) -> dict | None:
+    """What the target last got for a period before ``key``'s, as a delivery entry with its
+    ``period``; None if nothing earlier was delivered to it (or nothing the ledger can find).
+
+    The period just before (``previous_period``) decides when it was delivered or skipped as
+    unchanged; otherwise the latest period delivered to the target, if it is an earlier one.
+    A backfilled period whose period just before has neither finds nothing: it is sent.
+    """
+    before = key.for_period(previous_period) if previous_period else None
+    wanted = {key.last_period_key} | (
+        {before.latest_key, before.unchanged_key} if before else set()
+    )
+    values = instance.run_storage.get_cursor_values(wanted)
+    if before is not None:
+        delivered = _load(values, before.latest_key)
+        if delivered is not None:
+            return {"period": previous_period, **delivered}  # entries older than "period"
+        skipped = _load(values, before.unchanged_key)
+        if skipped is not None:
+            return skipped
+    last = _load(values, key.last_period_key)
+    if last is not None and _start(last) < period_start:
+        return last
+    return None
+
+
+def record_unchanged(
+    instance: DagsterInstance, key: LedgerKey, delivered: dict, *, run_id: str
+) -> None:
+    """Record that ``key``'s period was not sent because ``delivered`` had the same data."""
+    entry = {
+        **{name: delivered[name] for name in ("run_id", "at", "fingerprint", "period")},
+        "skipped_by_run": run_id,
+        "skipped_at": datetime.now(timezone.utc).isoformat(),
+    }
+    instance.run_storage.set_cursor_values({key.unchanged_key: json.dumps(entry)})
+
+
+def _load(values: dict[str, str], key: str) -> dict | None:
+    text = values.get(key)
+    return json.loads(text) if text else None
+
+
+def _start(entry: dict) -> datetime:
+    return datetime.fromisoformat(entry["period_start"])

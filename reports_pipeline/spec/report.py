@@ -593,7 +593,8 @@ class ReportSpec(_Strict):
     schedule: Schedule
     format: Literal["csv", "xlsx", "pdf", "html", "json", "parquet"]
     format_options: dict[str, Any] = {}
-    send_if: Literal["always", "rows"] = "always"
+    # changed: not sent when a target already got the same data for an earlier period.
+    send_if: Literal["always", "rows", "changed"] = "always"
     checks: Checks = Checks()
     deliver: list[DeliveryTarget] = Field(min_length=1)
     retry: RetryPolicySpec | None = None
