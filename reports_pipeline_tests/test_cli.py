@@ -123,7 +123,7 @@ def test_run_no_deliver_renders_the_period_and_prints_the_path(tmp_path):
     }
     result = invoke("run", "test_report", "--period", "2026-11-02", "--no-deliver", env=env)
     assert result.exit_code == 0, result.output
-    path = tmp_path / "files" / "test_report" / "2026-11-02" / "test_report_2026-11-02.csv"
+    (path,) = (tmp_path / "files" / "test_report" / "2026-11-02").glob("*/test_report_*.csv")
     assert f"3 rows → {path}" in result.output
     assert list(csv.reader(path.open())) == [["id"], ["1"], ["2"], ["3"]]
     assert "not delivered" in result.output

@@ -189,7 +189,7 @@ def build_report_job(
         name=op_definition_name(spec.name, "persist"),
         required_resource_keys={STORAGE_RESOURCE_KEY},
         out=Out(dict),
-        description="Store the rendered file at its path for this report and period.",
+        description="Store the rendered file beside the period's earlier ones, as its latest.",
     )
     def persist(context: OpExecutionContext, rendered: dict):
         storage = getattr(context.resources, STORAGE_RESOURCE_KEY)
@@ -199,6 +199,7 @@ def build_report_job(
             rendered["period"],
             spec.extension,
             rendered["rows"],
+            run_id=context.run_id,  # each run keeps its own file: earlier ones stay
         )
         yield Output(
             {
@@ -210,6 +211,12 @@ def build_report_job(
                 "rows": stored.rows,
                 "bytes": stored.bytes,
                 "path": MetadataValue.path(stored.path),
+                "location": stored.location,  # the path, or s3://bucket/key
+                **(
+                    {"download_url": MetadataValue.url(stored.download_url)}
+                    if stored.download_url
+                    else {}
+                ),
                 "sha256": stored.sha256,  # of the file: integrity, not identity
                 "fingerprint": rendered["fingerprint"],  # of the content: what the ledger keys
                 "period": rendered["period"],

@@ -6,7 +6,7 @@ from reports_pipeline.resources.mail import OutboxMailer, SendgridMailer, SmtpMa
 from reports_pipeline.resources.s3 import S3Uploader
 from reports_pipeline.resources.sftp import SftpUploader
 from reports_pipeline.resources.slack import SlackPoster
-from reports_pipeline.resources.storage import STORAGE_RESOURCE_KEY, LocalReportStorage
+from reports_pipeline.resources.storage import STORAGE_RESOURCE_KEY, report_storage_resource
 from reports_pipeline.resources.warehouse import DemoWarehouse, SqlWarehouse
 from reports_pipeline.resources.webhook import WebhookSender
 from reports_pipeline.spec import connections as kinds
@@ -109,7 +109,5 @@ def connection_resource(settings) -> ConfigurableResource:
 def build_resources(connections: kinds.ConnectionsFile) -> dict[str, ConfigurableResource]:
     """Resources keyed by connection name, plus the report storage."""
     resources = {name: connection_resource(s) for name, s in connections.connections.items()}
-    resources[STORAGE_RESOURCE_KEY] = LocalReportStorage(
-        path=resolve_setting(connections.storage.path)
-    )
+    resources[STORAGE_RESOURCE_KEY] = report_storage_resource(connections.storage)
     return resources

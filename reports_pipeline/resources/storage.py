@@ -1,23 +1,33 @@
-"""Where rendered report files are kept."""
+"""Where rendered report files are kept: a local folder, or an S3 bucket staged locally."""
 
-from pathlib import Path
+import shutil
+from dataclasses import replace
+from pathlib import Path, PurePosixPath
 
 from dagster import ConfigurableResource
 
+from reports_pipeline.storage.layout import run_folder, stored_file_path
 from reports_pipeline.storage.local_files import (
     StoredFile,
-    report_file_path,
+    find_local_file,
+    local_periods,
     staging_file_path,
     store_file,
+    write_latest,
 )
 
 STORAGE_RESOURCE_KEY = "report_storage"
+
+
+def _public_link(base_url: str | None, relative: PurePosixPath) -> str | None:
+    return f"{base_url.rstrip('/')}/{relative.as_posix()}" if base_url else None
 
 
 class LocalReportStorage(ConfigurableResource):
     """Report files in a local folder (relative paths are relative to the working directory)."""
 
     path: str
+    public_base_url: str | None = None
 
     @property
     def root(self) -> Path:
@@ -28,5 +38,136 @@ class LocalReportStorage(ConfigurableResource):
         staged.parent.mkdir(parents=True, exist_ok=True)
         return staged
 
-    def store(self, staged: Path, name: str, period_key: str, ext: str, rows: int) -> StoredFile:
-        return store_file(staged, report_file_path(self.root, name, period_key, ext), rows)
+    def store(
+        self, staged: Path, name: str, period_key: str, ext: str, rows: int, *, run_id: str
+    ) -> StoredFile:
+        """Keep this run's file beside the period's earlier ones and make it the latest."""
+        relative = stored_file_path(name, period_key, ext, run_id)
+        stored = store_file(staged, self.root / relative, rows)
+        write_latest(self.root, name, period_key, Path(stored.path))
+        return replace(stored, download_url=_public_link(self.public_base_url, relative))
+
+    def find(self, name: str, period_key: str, run_id: str | None = None) -> str | None:
+        """Where the period's file of ``run_id`` (else its latest) is; None if there is none."""
+        found = find_local_file(self.root, name, period_key, run_id)
+        return str(found) if found else None
+
+    def periods(self, name: str) -> list[str]:
+        return local_periods(self.root, name)
+
+    def download(self, location: str, destination: Path) -> None:
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(location, destination)
+
+
+class S3ReportStorage(ConfigurableResource):
+    """Report files in an S3 bucket (or an S3-compatible store through ``endpoint_url``).
+
+    Runs render into ``path`` and keep a copy there for their delivery steps; storing uploads
+    the file (in parts when large) under ``prefix`` and moves the period's ``latest`` pointer.
+    """
+
+    bucket: str
+    prefix: str = ""
+    path: str
+    region: str | None = None
+    endpoint_url: str | None = None
+    access_key_id: str | None = None
+    secret_access_key: str | None = None
+    session_token: str | None = None
+    server_side_encryption: str | None = None
+    kms_key_id: str | None = None
+    link_expiry_seconds: int = 7 * 86400
+    public_base_url: str | None = None
+
+    @property
+    def root(self) -> Path:
+        return Path(self.path).resolve()
+
+    def settings(self):
+        from reports_pipeline.delivery.s3 import S3Settings
+
+        return S3Settings(
+            bucket=self.bucket,
+            region=self.region,
+            endpoint_url=self.endpoint_url,
+            access_key_id=self.access_key_id,
+            secret_access_key=self.secret_access_key,
+            session_token=self.session_token,
+            server_side_encryption=self.server_side_encryption,
+            kms_key_id=self.kms_key_id,
+        )
+
+    def staging_path(self, name: str, period_key: str, ext: str, run_id: str) -> Path:
+        staged = staging_file_path(self.root, name, period_key, ext, run_id)
+        staged.parent.mkdir(parents=True, exist_ok=True)
+        return staged
+
+    def store(
+        self, staged: Path, name: str, period_key: str, ext: str, rows: int, *, run_id: str
+    ) -> StoredFile:
+        """Upload this run's file beside the period's earlier ones and make it the latest."""
+        from reports_pipeline.delivery.email_message import attachment_content_type
+        from reports_pipeline.delivery.s3 import presigned_url
+        from reports_pipeline.storage.s3_files import s3_location, store_in_s3
+
+        relative = stored_file_path(name, period_key, ext, run_id)
+        settings = self.settings()
+        key = store_in_s3(
+            staged, self.prefix, relative, settings, attachment_content_type(relative.name)
+        )
+        # Deliveries read the local copy: the same bytes, no download per target.
+        stored = store_file(staged, self.root / relative, rows)
+        link = _public_link(self.public_base_url, relative) or presigned_url(
+            key, settings, self.link_expiry_seconds
+        )
+        return replace(stored, location=s3_location(settings, key), download_url=link)
+
+    def find(self, name: str, period_key: str, run_id: str | None = None) -> str | None:
+        from reports_pipeline.storage.layout import period_folder
+        from reports_pipeline.storage.s3_files import find_s3_key, s3_location
+
+        run = period_folder(name, period_key) / run_folder(run_id) if run_id else None
+        settings = self.settings()
+        key = find_s3_key(self.prefix, name, period_key, run, settings)
+        return s3_location(settings, key) if key else None
+
+    def periods(self, name: str) -> list[str]:
+        from reports_pipeline.storage.s3_files import s3_periods
+
+        return s3_periods(self.prefix, name, self.settings())
+
+    def download(self, location: str, destination: Path) -> None:
+        from reports_pipeline.storage.s3_files import download_from_s3
+
+        key = location.removeprefix(f"s3://{self.bucket}/")
+        download_from_s3(key, destination, self.settings())
+
+
+def report_storage_resource(storage) -> ConfigurableResource:
+    """The storage resource of ``connections.yaml``'s ``storage`` (its secrets as ``EnvVar``)."""
+    from dagster import EnvVar
+
+    from reports_pipeline.spec.values import EnvRef, resolve_setting
+
+    def secret(value):
+        return EnvVar(value.env) if isinstance(value, EnvRef) else value
+
+    if storage.kind == "local":
+        return LocalReportStorage(
+            path=resolve_setting(storage.path), public_base_url=storage.public_base_url
+        )
+    return S3ReportStorage(
+        bucket=storage.bucket,
+        prefix=storage.prefix,
+        path=resolve_setting(storage.path),
+        region=storage.region,
+        endpoint_url=resolve_setting(storage.endpoint_url),
+        access_key_id=secret(storage.access_key_id),
+        secret_access_key=secret(storage.secret_access_key),
+        session_token=secret(storage.session_token),
+        server_side_encryption=storage.server_side_encryption,
+        kms_key_id=storage.kms_key_id,
+        link_expiry_seconds=int(storage.link_expiry.total_seconds()),
+        public_base_url=storage.public_base_url,
+    )

@@ -3,10 +3,18 @@
 import ipaddress
 import re
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    field_validator,
+    model_validator,
+)
 
 from reports_pipeline.delivery.outbound import OutboundRules, allow_list_entry, is_public
 from reports_pipeline.secret_values import secret_free_url
@@ -371,11 +379,51 @@ class LocalStorage(_Strict):
     public_base_url: str | None = None
 
 
+class S3Storage(S3Connection):
+    """Report files in an S3 bucket, or an S3-compatible store through ``endpoint_url``: the
+    settings of an s3 connection, plus where in the bucket and where runs stage files."""
+
+    prefix: str = ""  # "reports/": keys are <prefix><name>/<period>/<run>/<file>
+    # Runs render here and keep a copy for their delivery steps (shared by Celery workers).
+    path: Setting = EnvRef(env="REPORTS_STORAGE", default="./var/report_files")
+    retention_days: WholeNumber(1, 36_500) | None = None
+    public_base_url: str | None = None  # else e-mails link to a presigned URL
+
+    @field_validator("prefix")
+    @classmethod
+    def _key_prefix(cls, value: str) -> str:
+        if value.startswith("/") or ".." in value.split("/"):
+            raise ValueError(
+                f"'{value}' is not a key prefix; write it without a leading / or .. parts,"
+                " e.g. reports/"
+            )
+        return value if not value or value.endswith("/") else f"{value}/"
+
+
+def _storage_kind(value) -> str:
+    if isinstance(value, dict):
+        return value.get("kind", "local")
+    return getattr(value, "kind", "local")
+
+
+StorageSettings = Annotated[
+    Annotated[LocalStorage, Tag("local")] | Annotated[S3Storage, Tag("s3")],
+    Discriminator(
+        _storage_kind,
+        custom_error_type="storage_kind",
+        custom_error_message="storage kind must be local or s3",
+    ),
+]
+
+
+STORAGE_KINDS: dict[str, type[BaseModel]] = {"local": LocalStorage, "s3": S3Storage}
+
+
 class ConnectionsFile(_Strict):
     # Each entry is validated against the model of its ``kind`` by the loader, so that errors
     # point at ``connections.<name>.<field>`` rather than at a union of every kind.
     connections: dict[str, Any] = {}
-    storage: LocalStorage = LocalStorage()
+    storage: StorageSettings = LocalStorage()
     policy: Policy = Policy()
 
     def with_builtins(self) -> "ConnectionsFile":

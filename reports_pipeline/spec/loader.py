@@ -18,6 +18,7 @@ from reports_pipeline.spec.connections import (
     DEMO_WAREHOUSE,
     MAIL_KINDS,
     SQL_KINDS,
+    STORAGE_KINDS,
     TARGET_KINDS,
     ConnectionsFile,
 )
@@ -148,6 +149,8 @@ def load_connections(path: Path | None) -> tuple[ConnectionsFile, list[SpecError
             parsed[str(name)] = model.model_validate(settings)
         except ValidationError as exc:
             errors.extend(validation_errors(exc, document, model, prefix=location))
+    data, storage_errors = _storage_by_kind(data, document)
+    errors.extend(storage_errors)
     try:
         connections = ConnectionsFile.model_validate({**data, "connections": {}})
     except ValidationError as exc:
@@ -159,6 +162,26 @@ def load_connections(path: Path | None) -> tuple[ConnectionsFile, list[SpecError
         return ConnectionsFile().with_builtins(), errors
     named = connections.model_copy(update={"connections": parsed})
     return named.with_builtins(), []
+
+
+def _storage_by_kind(data: dict, document: YamlDocument) -> tuple[dict, list[SpecError]]:
+    """Validate ``storage`` against the model of its ``kind`` (like connections), so errors
+    point at ``storage.<field>``; a broken section is left out of ``data``."""
+    raw = data.get("storage")
+    if not isinstance(raw, dict):
+        return data, []
+    kind = raw.get("kind", "local")
+    model = STORAGE_KINDS.get(kind)
+    if model is None:
+        location: Location = ("storage", "kind")
+        problem = f"unknown storage kind {kind!r}; use one of {', '.join(STORAGE_KINDS)}"
+        errors = [SpecError(document.path, document.line_of(location), "storage.kind", problem)]
+    else:
+        try:
+            return {**data, "storage": model.model_validate(raw)}, []
+        except ValidationError as exc:
+            errors = validation_errors(exc, document, model, prefix=("storage",))
+    return {key: value for key, value in data.items() if key != "storage"}, errors
 
 
 def parse_report(document: YamlDocument) -> ReportSpec:
@@ -206,8 +229,11 @@ _TEMPLATE_FIELDS = {"sftp": ("path",), "s3": ("key",), "webhook": (), "slack": (
 
 def _can_link(spec: ReportSpec, connections: ConnectionsFile) -> bool:
     """Whether a large file can be sent as a download link instead of an attachment."""
-    return bool(connections.storage.public_base_url) or any(
-        target.channel == "s3" for target in spec.deliver
+    storage = connections.storage
+    return (
+        bool(storage.public_base_url)
+        or storage.kind == "s3"
+        or any(target.channel == "s3" for target in spec.deliver)
     )
 
 
@@ -309,7 +335,8 @@ def check_report(
             error(
                 base + ("attach",),
                 "attach: link needs somewhere to download from: set storage.public_base_url"
-                " in connections.yaml, or also deliver the report to an s3 target",
+                " in connections.yaml, store files in S3 (storage: {kind: s3}), or also"
+                " deliver the report to an s3 target",
             )
         templates: list[tuple[str, str]] = [("subject", email.subject)]
         if email.body is not None:

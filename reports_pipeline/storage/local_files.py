@@ -1,33 +1,32 @@
-"""Report files on local disk, at one deterministic path per report and period."""
+"""Report files on local disk: one file per run, kept beside the period's earlier ones."""
 
 import hashlib
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
-_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+from reports_pipeline.storage.layout import (
+    LATEST_POINTER,
+    latest_pointer_path,
+    period_folder,
+    period_slug,
+    pointed_file,
+    pointer_text,
+    run_folder,
+)
 
 
 @dataclass(frozen=True)
 class StoredFile:
-    """A persisted report file: where it is, its size and its content hash."""
+    """A persisted report file: a local copy deliveries read, where it is kept, its size and
+    content hash, and a link to download it when the storage has one."""
 
     path: str
     bytes: int
     sha256: str
     rows: int
-
-
-def period_slug(period_key: str) -> str:
-    """A period key made safe for file names (``2026-11-02-09:00`` → ``2026-11-02-0900``)."""
-    return _UNSAFE.sub("", period_key)
-
-
-def report_file_path(root: Path, name: str, period_key: str, ext: str) -> Path:
-    """``<root>/<name>/<period>/<name>_<period>.<ext>``: re-running a period replaces its file."""
-    slug = period_slug(period_key)
-    return root / name / slug / f"{name}_{slug}.{ext}"
+    location: str = ""  # the local path, or s3://bucket/key
+    download_url: str | None = None
 
 
 def staging_file_path(root: Path, name: str, period_key: str, ext: str, run_id: str) -> Path:
@@ -53,4 +52,42 @@ def store_file(staged: Path, destination: Path, rows: int) -> StoredFile:
     digest = sha256_of(staged)
     size = staged.stat().st_size
     os.replace(staged, destination)
-    return StoredFile(path=str(destination), bytes=size, sha256=digest, rows=rows)
+    return StoredFile(
+        path=str(destination), bytes=size, sha256=digest, rows=rows, location=str(destination)
+    )
+
+
+def write_latest(root: Path, name: str, period_key: str, stored: Path) -> None:
+    """Point the period's ``latest`` at ``stored`` (replaced atomically, last run wins)."""
+    pointer = root / latest_pointer_path(name, period_key)
+    relative = stored.relative_to(pointer.parent)
+    partial = pointer.with_name(f".{LATEST_POINTER}.{os.getpid()}")
+    partial.write_text(pointer_text(relative), encoding="utf-8")
+    os.replace(partial, pointer)
+
+
+def find_local_file(root: Path, name: str, period_key: str, run_id: str | None) -> Path | None:
+    """The stored file of ``run_id`` for the period, else its latest; None when there is none.
+
+    A period stored before files were kept per run has its one file directly in the period
+    folder: it is the latest until a new run stores one.
+    """
+    folder = root / period_folder(name, period_key)
+    if run_id is not None:
+        found = sorted((folder / run_folder(run_id)).glob(f"{name}_*"))
+        return found[0] if found else None
+    pointer = folder / LATEST_POINTER
+    if pointer.is_file():
+        relative = pointed_file(name, period_key, pointer.read_text(encoding="utf-8"))
+        if relative is not None and (root / relative).is_file():
+            return root / relative
+    legacy = sorted(folder.glob(f"{name}_*.*")) if folder.is_dir() else []
+    return next((path for path in legacy if path.is_file()), None)
+
+
+def local_periods(root: Path, name: str) -> list[str]:
+    """The period folders stored for report ``name``, oldest first."""
+    folder = root / name
+    if not folder.is_dir():
+        return []
+    return sorted(path.name for path in folder.iterdir() if path.is_dir())

@@ -148,10 +148,8 @@ def test_persist_records_rows_bytes_path_and_sha256(tmp_path, smtp_server):
     ]
     metadata = output.step_output_data.metadata
     path = Path(metadata["path"].value)
-    assert (
-        path
-        == tmp_path / "files" / "invoices_daily" / "2026-11-02" / "invoices_daily_2026-11-02.csv"
-    )
+    period_folder = tmp_path / "files" / "invoices_daily" / "2026-11-02"
+    assert path == period_folder / result.run_id[:8] / "invoices_daily_2026-11-02.csv"
     assert metadata["rows"].value == 3
     assert metadata["bytes"].value == path.stat().st_size
     assert metadata["sha256"].value == hashlib.sha256(path.read_bytes()).hexdigest()

@@ -186,3 +186,50 @@ def test_a_slack_base_url_follows_the_same_rules(tmp_path):
         )
         == []
     )
+
+
+def test_s3_storage_takes_the_settings_of_an_s3_connection(tmp_path):
+    storage = {
+        "kind": "s3",
+        "bucket": "acme-reports",
+        "prefix": "reports",
+        "region": "eu-west-1",
+        "endpoint_url": "https://minio.example.com",
+        "access_key_id": "AKIAEXAMPLE",
+        "secret_access_key": {"env": "REPORTS_S3_SECRET"},
+    }
+    project = load(tmp_path, report_dict(), {"storage": storage})
+    assert project.errors == []
+    assert project.connections.storage.kind == "s3"
+    assert project.connections.storage.prefix == "reports/"
+
+
+def test_storage_without_a_kind_is_local(tmp_path):
+    project = load(tmp_path, report_dict(), {"storage": {"path": str(tmp_path / "files")}})
+    assert project.errors == []
+    assert project.connections.storage.kind == "local"
+
+
+@pytest.mark.parametrize(
+    ("storage", "field", "fragment"),
+    [
+        ({"kind": "gcs"}, "storage.kind", "unknown storage kind 'gcs'; use one of local, s3"),
+        ({"kind": "s3"}, "storage.bucket", ""),
+        (
+            {"kind": "s3", "bucket": "acme", "secret_access_key": "written-here"},
+            "storage.secret_access_key",
+            "a secret is never written in YAML",
+        ),
+        ({"kind": "s3", "bucket": "acme", "prefix": "/abs"}, "storage.prefix", "key prefix"),
+        ({"kind": "s3", "bucket": "acme", "prefix": "a/../b"}, "storage.prefix", "key prefix"),
+        ({"kind": "local", "bucket": "acme"}, "storage.bucket", ""),
+    ],
+)
+def test_bad_storage_settings_name_file_and_field(tmp_path, storage, field, fragment):
+    project = load(tmp_path, report_dict(), {"storage": storage})
+    messages = [str(error) for error in project.errors]
+    assert any(
+        "connections.yaml:" in message and f": {field}: " in message and fragment in message
+        for message in messages
+    ), messages
+    assert "written-here" not in " ".join(messages)
