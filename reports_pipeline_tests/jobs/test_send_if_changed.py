@@ -1,10 +1,13 @@
 """send_if: changed: a period whose data a target already got for an earlier period is not sent."""
 
+import re
 import sqlite3
 
 import pytest
+from click.testing import CliRunner
 from dagster import DagsterEventType, execute_job
 
+from reports_pipeline.cli import cli
 from reports_pipeline.jobs.ledger import FORCE_TAG
 from reports_pipeline.jobs.send_if_changed import previous_period_key
 from reports_pipeline.run_history import report_history
@@ -111,6 +114,16 @@ def test_a_period_with_the_data_of_the_one_before_is_not_sent_and_says_why(
     (target,) = history[second.run_id].targets
     assert not target.failed
     assert target.summary().startswith("skipped: data unchanged since period 2026-11-01")
+    shown = CliRunner().invoke(
+        cli, ["history", "changes"], env={"DAGSTER_HOME": instance.root_directory}
+    )
+    assert shown.exit_code == 0, shown.output
+    lines = shown.output.splitlines()
+    step_line = lines[next(i for i, line in enumerate(lines) if second.run_id[:8] in line) + 1]
+    assert re.match(
+        r"\s+deliver_1_email\s+skipped\s+attempts 1  data unchanged since period 2026-11-01 ",
+        step_line,
+    )
 
 
 def test_unchanged_periods_in_a_row_compare_with_the_last_one_delivered(
