@@ -541,3 +541,143 @@ def test_validate_hostile_files_gives_file_line_messages_and_exit_1(tmp_path):
         f"{len(HOSTILE_FILES)} errors in {len(HOSTILE_FILES)} files; 1 reports valid"
         in result.stderr
     )
+
+
+def stored_path(output: str):
+    """The stored file a `reports run` printed (``N rows → PATH``)."""
+    from pathlib import Path
+
+    (line,) = [line for line in output.splitlines() if " rows → " in line]
+    return Path(line.split(" rows → ", 1)[1])
+
+
+def fetch_project(tmp_path, storage: dict | None = None) -> dict:
+    """A daily report of invoice ids, stored in ``storage`` (default: ``tmp_path/files``)."""
+    url = create_sqlite_warehouse(tmp_path / "wh.sqlite")
+    write_connections(
+        tmp_path,
+        {
+            "connections": {"warehouse": {"kind": "sql", "url": url}},
+            "storage": storage or {"path": str(tmp_path / "files")},
+        },
+    )
+    write_fetch_report(tmp_path, "id")
+    return {
+        "REPORTS_DIR": str(tmp_path / "reports"),
+        "REPORTS_CONNECTIONS": str(tmp_path / "connections.yaml"),
+        "DAGSTER_HOME": "",
+    }
+
+
+def write_fetch_report(tmp_path, columns: str) -> None:
+    sql = (
+        f"select {columns} from invoices"
+        " where issued_at >= :period_start and issued_at < :period_end"
+    )
+    write_report(
+        tmp_path / "reports",
+        report_dict(
+            source={"connection": "warehouse", "sql": sql},
+            schedule={"every": "day", "timezone": "America/New_York", "start": "2026-01-01"},
+        ),
+    )
+
+
+def run_twice(tmp_path, env):
+    """Run 2026-11-02 twice, the second with another column: two different stored files."""
+    first = invoke("run", "test_report", "--period", "2026-11-02", "--no-deliver", env=env)
+    assert first.exit_code == 0, first.output
+    write_fetch_report(tmp_path, "id, customer")
+    second = invoke("run", "test_report", "--period", "2026-11-02", "--no-deliver", env=env)
+    assert second.exit_code == 0, second.output
+    return stored_path(first.output), stored_path(second.output)
+
+
+def test_fetch_downloads_the_latest_file_of_a_period_to_its_own_name(tmp_path, monkeypatch):
+    env = fetch_project(tmp_path)
+    first, second = run_twice(tmp_path, env)
+    assert first.read_bytes() != second.read_bytes()  # the earlier file is kept
+    monkeypatch.chdir(tmp_path)
+    result = invoke("fetch", "test_report", "--period", "2026-11-02", env=env)
+    assert result.exit_code == 0, result.output
+    fetched = tmp_path / "test_report_2026-11-02.csv"
+    assert fetched.read_bytes() == second.read_bytes()
+    assert result.output.strip() == f"{second} → test_report_2026-11-02.csv"
+
+
+def test_fetch_run_downloads_that_run_s_file_to_the_output_path(tmp_path):
+    env = fetch_project(tmp_path)
+    first, _ = run_twice(tmp_path, env)
+    run_id = first.parent.name
+    out = tmp_path / "out" / "first.csv"
+    result = invoke(
+        "fetch", "test_report", "--period", "2026-11-02", "--run", run_id, "-o", str(out), env=env
+    )
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes() == first.read_bytes()
+    (tmp_path / "folder").mkdir()
+    into_folder = ("-o", str(tmp_path / "folder"))
+    assert (
+        invoke("fetch", "test_report", "--period", "2026-11-02", *into_folder, env=env).exit_code
+        == 0
+    )
+    assert (tmp_path / "folder" / "test_report_2026-11-02.csv").is_file()
+
+
+def test_fetch_names_the_stored_periods_when_the_period_has_no_file(tmp_path):
+    env = fetch_project(tmp_path)
+    nothing = invoke("fetch", "test_report", "--period", "2026-11-02", env=env)
+    assert nothing.exit_code != 0
+    assert "nothing of test_report is stored yet" in nothing.output
+    run_twice(tmp_path, env)
+    other = invoke("fetch", "test_report", "--period", "2026-11-05", env=env)
+    assert other.exit_code != 0
+    assert (
+        "no stored file for test_report period 2026-11-05; stored periods: 2026-11-02"
+        in other.output
+    )
+    unknown_run = invoke(
+        "fetch", "test_report", "--period", "2026-11-02", "--run", "ffffffff", env=env
+    )
+    assert "no stored file of run ffffffff for test_report period 2026-11-02" in unknown_run.output
+
+
+def test_fetch_unknown_report(tmp_path):
+    env = fetch_project(tmp_path)
+    result = invoke("fetch", "nope", "--period", "2026-11-02", env=env)
+    assert result.exit_code != 0
+    assert "no valid report named 'nope'" in result.output
+
+
+def test_fetch_from_s3_storage(tmp_path, monkeypatch):
+    from reports_pipeline_tests.s3_server import S3TestServer
+
+    with S3TestServer() as s3:
+        bucket = s3.create_bucket()
+        storage = {
+            "kind": "s3",
+            "bucket": bucket,
+            "prefix": "reports/",
+            "region": s3.region,
+            "endpoint_url": s3.endpoint_url,
+            "access_key_id": s3.access_key_id,
+            "secret_access_key": {"env": "REPORTS_S3_SECRET"},
+            "path": str(tmp_path / "staging"),
+        }
+        env = {**fetch_project(tmp_path, storage), "REPORTS_S3_SECRET": s3.secret_access_key}
+        first, second = run_twice(tmp_path, env)
+        monkeypatch.chdir(tmp_path)
+        latest = invoke("fetch", "test_report", "--period", "2026-11-02", "-o", "l.csv", env=env)
+        assert latest.exit_code == 0, latest.output
+        key = f"reports/test_report/2026-11-02/{second.parent.name}/test_report_2026-11-02.csv"
+        assert latest.output.strip() == f"s3://{bucket}/{key} → l.csv"
+        uploaded = s3.client().get_object(Bucket=bucket, Key=key)["Body"].read()
+        assert (tmp_path / "l.csv").read_bytes() == uploaded == second.read_bytes()
+        run = ("--run", first.parent.name, "-o", "f.csv")
+        assert (
+            invoke("fetch", "test_report", "--period", "2026-11-02", *run, env=env).exit_code == 0
+        )
+        assert (tmp_path / "f.csv").read_bytes() == first.read_bytes()
+        missing = invoke("fetch", "test_report", "--period", "2026-11-09", env=env)
+        assert "stored periods: 2026-11-02" in missing.output
+        assert s3.secret_access_key not in missing.output
