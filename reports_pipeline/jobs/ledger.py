@@ -188,7 +188,8 @@ def previous_delivery(
     if before is not None:
         delivered = _load(values, before.latest_key)
         if delivered is not None:
-            return {"period": previous_period, **delivered}  # entries older than "period"
+            # Entries recorded before deliveries named their period lack "period".
+            return {"period": previous_period, **delivered}
         skipped = _load(values, before.unchanged_key)
         if skipped is not None:
             return skipped
