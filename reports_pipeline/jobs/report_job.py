@@ -189,18 +189,29 @@ def build_report_job(
         name=op_definition_name(spec.name, "persist"),
         required_resource_keys={STORAGE_RESOURCE_KEY},
         out=Out(dict),
+        # An S3 store that is unreachable or throttling gets the report's retries; a refusal
+        # (missing bucket, denied credentials) fails at once.
+        retry_policy=fetch_retries,
         description="Store the rendered file beside the period's earlier ones, as its latest.",
     )
     def persist(context: OpExecutionContext, rendered: dict):
+        from reports_pipeline.delivery.errors import DeliveryError
+
         storage = getattr(context.resources, STORAGE_RESOURCE_KEY)
-        stored = storage.store(
-            Path(rendered["staged"]),
-            spec.name,
-            rendered["period"],
-            spec.extension,
-            rendered["rows"],
-            run_id=context.run_id,  # each run keeps its own file: earlier ones stay
-        )
+        try:
+            stored = storage.store(
+                Path(rendered["staged"]),
+                spec.name,
+                rendered["period"],
+                spec.extension,
+                rendered["rows"],
+                run_id=context.run_id,  # each run keeps its own file: earlier ones stay
+            )
+        except DeliveryError as exc:  # worded without secrets by reports_pipeline.delivery.s3
+            raise Failure(
+                description=f"{spec.name}: storing the file failed: {exc}",
+                allow_retries=not exc.permanent,
+            ) from None
         yield Output(
             {
                 **asdict(stored),

@@ -10,7 +10,7 @@ from dagster import DagsterEventType
 
 from reports_pipeline.definitions import build_definitions
 from reports_pipeline_tests.report_files import report_dict, write_report, write_test_connections
-from reports_pipeline_tests.s3_server import S3TestServer
+from reports_pipeline_tests.s3_server import S3ErrorServer, S3TestServer
 
 QUERY = (
     "select id, customer, amount from invoices"
@@ -24,7 +24,7 @@ def s3():
         yield server
 
 
-def project(tmp_path, s3, bucket):
+def project(tmp_path, s3, bucket, endpoint_url=None):
     write_test_connections(
         tmp_path,
         {"outbox": {"kind": "outbox", "path": str(tmp_path / "outbox")}},
@@ -33,7 +33,7 @@ def project(tmp_path, s3, bucket):
             "bucket": bucket,
             "prefix": "reports/",
             "region": s3.region,
-            "endpoint_url": s3.endpoint_url,
+            "endpoint_url": endpoint_url or s3.endpoint_url,
             "access_key_id": s3.access_key_id,
             "secret_access_key": {"env": "REPORTS_S3_SECRET"},
             "path": str(tmp_path / "staging"),
@@ -46,6 +46,7 @@ def project(tmp_path, s3, bucket):
             source={"connection": "warehouse", "sql": QUERY},
             schedule={"every": "day", "timezone": "America/New_York", "start": "2026-01-01"},
             deliver=[{"email": {"to": ["finance@example.com"], "attach": "link"}}],
+            retry={"attempts": 2, "delay": "0.1s"},
         ),
     )
     return build_definitions([tmp_path / "reports"], tmp_path / "connections.yaml")
@@ -93,3 +94,55 @@ def test_runs_store_in_s3_and_link_to_the_stored_file(tmp_path, s3, sqlite_insta
     assert len(list((tmp_path / "outbox").glob("*.eml"))) == 1
     logs = " ".join(str(record) for record in sqlite_instance.all_logs(first.run_id))
     assert s3.secret_access_key not in logs
+
+
+def persist_attempts(result) -> int:
+    return 1 + sum(
+        1
+        for e in result.all_events
+        if e.event_type == DagsterEventType.STEP_UP_FOR_RETRY and e.step_key == "persist"
+    )
+
+
+def persist_failure(result) -> str:
+    (event,) = [
+        e
+        for e in result.all_events
+        if e.event_type == DagsterEventType.STEP_FAILURE and e.step_key == "persist"
+    ]
+    error, messages = event.step_failure_data.error, []
+    # After its last retry a step fails as "Exceeded max_retries", caused by its own error.
+    while error is not None:
+        messages.append(error.message)
+        error = error.cause
+    return " ".join(messages)
+
+
+def test_a_missing_bucket_fails_the_run_at_once_and_sends_nothing(
+    tmp_path, s3, sqlite_instance, monkeypatch
+):
+    monkeypatch.setenv("REPORTS_S3_SECRET", s3.secret_access_key)
+    job = project(tmp_path, s3, "no-such-bucket-here").resolve_job_def("invoices")
+    result = job.execute_in_process(
+        partition_key="2026-11-02", instance=sqlite_instance, raise_on_error=False
+    )
+    assert not result.success
+    assert persist_attempts(result) == 1
+    assert "invoices: storing the file failed: S3 upload of" in persist_failure(result)
+    assert "NoSuchBucket" in persist_failure(result)
+    assert not (tmp_path / "outbox").exists() or not list((tmp_path / "outbox").glob("*.eml"))
+
+
+def test_a_throttling_store_is_retried_with_the_report_s_policy(
+    tmp_path, s3, sqlite_instance, monkeypatch
+):
+    monkeypatch.setenv("REPORTS_S3_SECRET", s3.secret_access_key)
+    with S3ErrorServer(503, "SlowDown") as failing:
+        defs = project(tmp_path, s3, "any-bucket", endpoint_url=failing.endpoint_url)
+        result = defs.resolve_job_def("invoices").execute_in_process(
+            partition_key="2026-11-02", instance=sqlite_instance, raise_on_error=False
+        )
+    assert not result.success
+    assert persist_attempts(result) == 2  # retry: attempts 2
+    assert "SlowDown" in persist_failure(result)
+    assert s3.secret_access_key not in persist_failure(result)
