@@ -162,8 +162,6 @@ def build_delivery_op(
                 request = _with_public_link(request, storage.public_base_url, stored, storage)
             elif stored.get("download_url"):  # S3 storage: a presigned link to the stored file
                 request = replace(request, download_url=stored["download_url"])
-            elif stored.get("download_url"):  # S3 storage: a presigned link to the stored file
-                request = replace(request, download_url=stored["download_url"])
             receipt = getattr(context.resources, resource_key).deliver(
                 request,
                 target.settings,
