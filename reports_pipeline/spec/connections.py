@@ -344,6 +344,52 @@ class NoticePolicy(_Strict):
     ui_base_url: str = "http://127.0.0.1:3000"  # runs are linked as <ui_base_url>/runs/<id>
 
 
+DIGEST_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+class DigestPolicy(_Strict):
+    """When each owner gets the digest of their reports: weekly (default Monday 08:00) or
+    daily, at ``at`` in the policy's time zone. It covers the time since the previous one."""
+
+    every: Literal["week", "day"] = "week"
+    on: Literal[DIGEST_WEEKDAYS] | None = None  # week: the weekday, default monday
+    at: str = "08:00"
+
+    @field_validator("on", mode="before")
+    @classmethod
+    def _weekday(cls, value):
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("at", mode="before")
+    @classmethod
+    def _clock(cls, value):
+        match = re.match(r"^(\d{1,2}):(\d{2})$", str(value).strip())
+        if isinstance(value, bool) or not match:
+            raise ValueError(f'{value!r} is not a time of day; write it as "HH:MM", e.g. "08:00"')
+        hour, minute = int(match.group(1)), int(match.group(2))
+        if hour > 23 or minute > 59:
+            raise ValueError(f'{value!r} is not a time of day; write it as "HH:MM", e.g. "08:00"')
+        return f"{hour:02d}:{minute:02d}"
+
+    @model_validator(mode="after")
+    def _weekday_for_weeks_only(self):
+        if self.every == "day" and self.on is not None:
+            raise ValueError("on: is only used with every: week; remove it for a daily digest")
+        return self
+
+    @property
+    def cron(self) -> str:
+        hour, minute = (int(part) for part in self.at.split(":"))
+        if self.every == "day":
+            return f"{minute} {hour} * * *"
+        return f"{minute} {hour} * * {(DIGEST_WEEKDAYS.index(self.on or 'monday') + 1) % 7}"
+
+    @property
+    def covers(self) -> timedelta:
+        """How far back a digest looks, and ahead for next runs: one interval of its own."""
+        return timedelta(days=1 if self.every == "day" else 7)
+
+
 class Policy(_Strict):
     """The deployment's limits on every report (``connections.yaml`` ``policy``)."""
 
@@ -360,6 +406,8 @@ class Policy(_Strict):
     # More reports than this on one source connection in the same minute is a warning.
     max_reports_per_slot: WholeNumber(1, 100_000) = 5
     notify: NoticePolicy = NoticePolicy()
+    # Each owner's digest of their reports; false: none.
+    digest: DigestPolicy | None = DigestPolicy()
     # A run still going after this long is stopped by Dagster's run monitoring and its owner
     # told; a report's own max_runtime overrides it.
     max_runtime: timedelta = timedelta(hours=2)
@@ -368,6 +416,20 @@ class Policy(_Strict):
     @classmethod
     def _runtime(cls, value):
         return parse_max_runtime(value)
+
+    @field_validator("digest", mode="before")
+    @classmethod
+    def _digest_switch(cls, value):
+        if value is False:
+            return None
+        if value is True or value is None:
+            return DigestPolicy()
+        if not isinstance(value, (dict, DigestPolicy)):
+            raise ValueError(
+                'digest is {every: week, on: monday, at: "08:00"} (every: week or day), or'
+                " false for no digest"
+            )
+        return value
 
 
 class LocalStorage(_Strict):

@@ -23,6 +23,7 @@ from reports_pipeline.spec.connections import (
     ConnectionsFile,
 )
 from reports_pipeline.spec.errors import field_path, validation_errors
+from reports_pipeline.spec.notify_recipients import check_notify_recipients
 from reports_pipeline.spec.policy import check_min_interval
 from reports_pipeline.spec.report import FORMAT_OPTIONS, ReportSpec
 from reports_pipeline.spec.yaml_source import (
@@ -277,6 +278,7 @@ def check_report(
     )
     policy = connections.policy
     errors.extend(check_min_interval(spec, document, policy))
+    errors.extend(check_notify_recipients(spec, document, policy))
     sample = _sample_context(spec)
     template = spec.format_options.get("template")
     if template:

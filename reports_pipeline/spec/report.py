@@ -581,6 +581,26 @@ class DeliveryTarget(_Strict):
         return getattr(self, self.channel)
 
 
+class NotifySettings(_Strict):
+    """Which notices a report's owner gets, and who else gets them (``notify:``)."""
+
+    on: list[Literal["failure", "success", "late"]] = ["failure", "late"]
+    to: list[EmailStr] = []  # told beside the owner; the policy's recipient limits apply
+
+    @field_validator("on", "to", mode="before")
+    @classmethod
+    def _single_value(cls, value):
+        return _as_list(value)
+
+    @property
+    def tells_on(self) -> frozenset[str]:
+        return frozenset(self.on)
+
+
+# Job names the deployment uses itself: a report of that name would collide with it.
+RESERVED_NAMES = ("reports_digest",)
+
+
 class ReportSpec(_Strict):
     name: str
     title: str | None = Field(None, max_length=TITLE_MAX_CHARS)
@@ -600,6 +620,7 @@ class ReportSpec(_Strict):
     retry: RetryPolicySpec | None = None
     # Longest a run may take before Dagster stops it (default: the policy's max_runtime).
     max_runtime: timedelta | None = None
+    notify: NotifySettings = NotifySettings()
 
     @field_validator("max_runtime", mode="before")
     @classmethod
@@ -617,6 +638,11 @@ class ReportSpec(_Strict):
     @field_validator("name")
     @classmethod
     def _identifier(cls, value: str):
+        if value in RESERVED_NAMES:
+            raise ValueError(
+                f"'{value}' is the name of the deployment's own digest job; give the report"
+                " another name"
+            )
         if not REPORT_NAME.match(value):
             suggestion = re.sub(r"[^a-z0-9_]+", "_", value.lower()).strip("_")
             if not suggestion or not suggestion[0].isalpha():
@@ -636,6 +662,14 @@ class ReportSpec(_Strict):
                     f"tag key '{key}' must be letters, digits, _ . - / and not dagster*"
                 )
         return value
+
+    @property
+    def notice_recipients(self) -> list[str]:
+        """The owner, then ``notify.to``, each once (case-insensitive)."""
+        seen: dict[str, str] = {}
+        for address in [str(self.owner), *map(str, self.notify.to)]:
+            seen.setdefault(address.lower(), address)
+        return list(seen.values())
 
     @property
     def display_title(self) -> str:
