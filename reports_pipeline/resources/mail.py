@@ -33,10 +33,22 @@ def _message(
     )
 
 
-def _notice(from_address: str, to: str, subject: str, text: str) -> EmailMessage:
-    """A plain-text message to one person, without attachment (failure notices)."""
+def _people(to: str | list[str]) -> list[str]:
+    return [to] if isinstance(to, str) else list(to)
+
+
+def _notice(
+    from_address: str, to: str | list[str], subject: str, text: str, html: str | None = None
+) -> EmailMessage:
+    """A message to a few people, text (and HTML), without attachment (notices, digests)."""
     return build_email_message(
-        from_address=from_address, to=[to], cc=[], subject=subject, body=text, attachment=None
+        from_address=from_address,
+        to=_people(to),
+        cc=[],
+        subject=subject,
+        body=text,
+        html=html,
+        attachment=None,
     )
 
 
@@ -92,16 +104,22 @@ class SmtpMailer(ConfigurableResource):
             },
         )
 
-    def notify(self, to: str, subject: str, text: str) -> DeliveryReceipt:
-        """A plain message to one person (failure notices)."""
+    def notify(
+        self, to: str | list[str], subject: str, text: str, html: str | None = None
+    ) -> DeliveryReceipt:
+        """A message without attachment to a few people (notices, digests)."""
         from reports_pipeline.delivery.smtp import send_via_smtp
 
-        message = _notice(self.from_address, to, subject, text)
+        message = _notice(self.from_address, to, subject, text, html)
         receipt = send_via_smtp(
-            message, envelope_from=self.from_address, recipients=[to], settings=self.settings()
+            message,
+            envelope_from=self.from_address,
+            recipients=_people(to),
+            settings=self.settings(),
         )
         return DeliveryReceipt(
-            summary=f"notice sent to {to}", details={"message_id": receipt.message_id}
+            summary=f"notice sent to {', '.join(_people(to))}",
+            details={"message_id": receipt.message_id},
         )
 
     def check(self) -> str:
@@ -145,15 +163,17 @@ class OutboxMailer(ConfigurableResource):
             summary=f"written to {written}", details={"eml": str(written.resolve())}
         )
 
-    def notify(self, to: str, subject: str, text: str) -> DeliveryReceipt:
+    def notify(
+        self, to: str | list[str], subject: str, text: str, html: str | None = None
+    ) -> DeliveryReceipt:
         from reports_pipeline.delivery.outbox import write_to_outbox
 
-        message = _notice(self.from_address, to, subject, text)
+        message = _notice(self.from_address, to, subject, text, html)
         stem = "notice_" + "".join(c if c.isalnum() else "_" for c in subject)[:80]
         written = write_to_outbox(
             message,
             envelope_from=self.from_address,
-            recipients=[to],
+            recipients=_people(to),
             folder=Path(self.path),
             stem=stem,
             if_taken="number",  # a notice like an earlier one is another notice
@@ -201,17 +221,19 @@ class SendgridMailer(ConfigurableResource):
             settings=self.settings(),
         )
 
-    def notify(self, to: str, subject: str, text: str) -> DeliveryReceipt:
+    def notify(
+        self, to: str | list[str], subject: str, text: str, html: str | None = None
+    ) -> DeliveryReceipt:
         from reports_pipeline.delivery.sendgrid_mail import send_via_sendgrid
 
         return send_via_sendgrid(
             from_address=self.from_address,
-            to=[to],
+            to=_people(to),
             cc=[],
             bcc=[],
             subject=subject,
             text=text,
-            html=None,
+            html=html,
             attachment=None,
             attachment_type=None,
             settings=self.settings(),

@@ -1,7 +1,9 @@
 """Tell a report's owner when its run fails (e-mail, and Slack where configured).
 
 Runs that Dagster will retry (tag ``dagster/will_retry=true``) stay quiet: the owner hears about
-the final failure only. Dagster's run-failure sensor keeps a cursor, so each failure is told once.
+the final failure only. A report's ``notify.on`` without ``failure`` turns the notice off, and
+``notify.to`` names more people to tell. Dagster's run-failure sensor keeps a cursor, so each
+failure is told once.
 
 The sensor watches every run in the instance and picks the reports' runs by job name and report
 tag. Watching only ``monitored_jobs`` would miss runs started with ``reports run``: those execute
@@ -60,6 +62,9 @@ def build_failure_notice_sensor(
         spec = specs.get(run.job_name)
         if spec is None or run.tags.get(REPORT_TAG) != run.job_name:
             return  # not a run of one of these reports (another code location's job)
+        if "failure" not in spec.notify.on:
+            context.log.info(f"{spec.name} asks for no failure notice (notify.on)")
+            return
         # The errors were scrubbed when the run stored them; scrubbed again with the secrets
         # known here, for runs stored before that and for whatever a step failed to catch.
         redactor = notices.redactor()
@@ -71,7 +76,7 @@ def build_failure_notice_sensor(
             errors=[redactor.text(error) for error in _step_errors(context)],
             run_url=f"{notices.ui_base_url}/runs/{run.run_id}",
         )
-        notices.send(str(spec.owner), subject, text, "failure notice")
-        context.log.info(f"told {spec.owner} that run {run.run_id} failed")
+        notices.send(spec.notice_recipients, subject, text, "failure notice")
+        context.log.info(f"told {', '.join(spec.notice_recipients)} that run {run.run_id} failed")
 
     return report_failure_notice

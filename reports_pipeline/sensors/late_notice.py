@@ -6,7 +6,8 @@ Each evaluation's skip message lists the reports that are late, so the sensor's 
 under **Automation → Sensors** shows them in the UI. The instance's key-value store keeps the
 last period told per report, written as soon as the notice went out: a period is told once
 however many evaluations see it late (even when another owner's notice fails the tick, or the
-sensor is reset), and a new late period is told again.
+sensor is reset), and a new late period is told again. A report's ``notify.on`` without
+``late`` is still listed on the tick but tells nobody; ``notify.to`` names more people to tell.
 """
 
 from collections.abc import Sequence
@@ -65,9 +66,11 @@ def build_late_notice_sensor(
         late = [r for r in reports_health(context.instance, list(specs.values()), now) if r.late]
         told = context.instance.run_storage.get_cursor_values({told_key(r.name) for r in late})
         for report in late:
+            spec = specs[report.name]
+            if "late" not in spec.notify.on:
+                continue  # shown on the tick, told to nobody
             if told.get(told_key(report.name)) == report.late.period:
                 continue
-            spec = specs[report.name]
             subject, text = late_notice(
                 report=spec.name,
                 title=spec.display_title,
@@ -78,8 +81,11 @@ def build_late_notice_sensor(
                 last_result_at=report.last_result_at,
                 runs_url=f"{notices.ui_base_url}/runs?q%5B%5D=job%3A{spec.name}",
             )
-            notices.send(str(spec.owner), subject, text, "late notice")
-            context.log.info(f"told {spec.owner} that {spec.name} {report.late.period} is late")
+            notices.send(spec.notice_recipients, subject, text, "late notice")
+            context.log.info(
+                f"told {', '.join(spec.notice_recipients)} that {spec.name}"
+                f" {report.late.period} is late"
+            )
             context.instance.run_storage.set_cursor_values(
                 {told_key(report.name): report.late.period}
             )

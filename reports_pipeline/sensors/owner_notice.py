@@ -1,6 +1,6 @@
 """Send a notice to a report's owner: e-mail through ``policy.notify``'s mail connection, and a
-Slack post where ``slack_connection``/``slack_channel`` are set. Failed and late notices go the
-same way."""
+Slack post where ``slack_connection``/``slack_channel`` are set. Failure, late and success
+notices go the same way, to the owner and the report's ``notify.to``; the digest by e-mail."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -39,15 +39,25 @@ class OwnerNotices:
     def redactor(self) -> Redactor:
         return Redactor(secrets_in_scope(self._all.values()))
 
-    def send(self, owner: str, subject: str, text: str, what: str) -> None:
-        """E-mail ``owner`` (and post to Slack); ``what`` names the notice in an error."""
+    def send(
+        self,
+        people: str | list[str],
+        subject: str,
+        text: str,
+        what: str,
+        *,
+        html: str | None = None,
+        slack: bool = True,
+    ) -> None:
+        """E-mail ``people`` (the owner first; one message to all) and post to Slack unless
+        ``slack`` is false; ``what`` names the notice in an error."""
         redactor = self.redactor()
         # Built here rather than bound as resources: a sensor has no resource keys of its own,
         # and EnvVar fields resolve from this process's environment like a run's.
         with scrubbed_errors(redactor, f"e-mailing the {what}"):
             mailer = connection_resource(self._mail).process_config_and_initialize()
-            mailer.notify(owner, subject, text)
-        if self._slack is not None and self._notify.slack_channel:
+            mailer.notify(people, subject, text, html)
+        if slack and self._slack is not None and self._notify.slack_channel:
             with scrubbed_errors(redactor, f"posting the {what} to Slack"):
                 poster = connection_resource(self._slack).process_config_and_initialize()
                 poster.notify(self._notify.slack_channel, f"{subject}\n{text}")
