@@ -23,6 +23,7 @@ from dagster import (
 )
 
 from reports_pipeline import locations
+from reports_pipeline.jobs.digest_job import build_digest_job, build_digest_schedule
 from reports_pipeline.jobs.report_job import REPORT_FILE_TAG, build_report_job
 from reports_pipeline.report_index import files_declaring
 from reports_pipeline.resources.connections import build_resources
@@ -36,6 +37,10 @@ from reports_pipeline.sensors.invalid_report_file import (
 )
 from reports_pipeline.sensors.late_notice import build_late_notice_sensor
 from reports_pipeline.sensors.pool_limits import build_pool_limits_sensor
+from reports_pipeline.sensors.success_notice import (
+    build_success_notice_sensor,
+    wants_success_notice,
+)
 from reports_pipeline.spec.loader import load_project
 from reports_pipeline.spec.yaml_source import SpecError
 
@@ -76,8 +81,21 @@ def build_definitions(
     if jobs:
         sensors.append(build_failure_notice_sensor(reports, project.connections))
         sensors.append(build_late_notice_sensor(reports, project.connections))
+        if any(wants_success_notice(spec) for spec, _ in reports):
+            sensors.append(build_success_notice_sensor(reports, project.connections))
         # Pool limits reach the instance from the daemon, never from loading the code.
         sensors.append(build_pool_limits_sensor(project.connections))
+        # The owners' digest needs every report: it exists in the full load only, and a run
+        # of it finds it there (no report file declares its name).
+        digest = project.connections.policy.digest
+        if digest is not None:
+            digest_job = build_digest_job(
+                [spec for spec, _ in reports], project.connections, digest
+            )
+            jobs.append(digest_job)
+            schedules.append(
+                build_digest_schedule(digest_job, digest, project.connections.policy.timezone)
+            )
     return Definitions(
         jobs=jobs,
         schedules=schedules,

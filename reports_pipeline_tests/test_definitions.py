@@ -26,7 +26,7 @@ SHIPPED = {
 
 def test_every_shipped_report_is_a_job_with_a_running_schedule():
     jobs = {job.name for job in defs.get_all_jobs() if not job.name.startswith("__")}
-    assert jobs == set(SHIPPED)
+    assert jobs == {*SHIPPED, "reports_digest"}
     for job_name, (schedule_name, cron, zone) in SHIPPED.items():
         schedule = defs.get_schedule_def(schedule_name)
         assert schedule.job_name == job_name
@@ -37,6 +37,14 @@ def test_every_shipped_report_is_a_job_with_a_running_schedule():
         assert job.partitions_def.timezone == zone
         steps = sorted(node.name for node in job.graph.nodes)
         assert steps == ["deliver_1_email", "fetch_and_render", "persist"]
+
+
+def test_the_owners_digest_is_a_job_with_a_running_weekly_schedule():
+    schedule = defs.get_schedule_def("reports_digest_schedule")
+    assert schedule.job_name == "reports_digest"
+    assert (schedule.cron_schedule, schedule.execution_timezone) == ("0 8 * * 1", "UTC")
+    assert schedule.default_status == DefaultScheduleStatus.RUNNING
+    assert [node.name for node in defs.get_job("reports_digest").graph.nodes] == ["send_digests"]
 
 
 def test_shipped_definitions_have_their_sensors_and_no_invalid_file_sensors():
@@ -182,7 +190,7 @@ def test_broken_files_whose_names_collide_are_each_shown_under_their_own_sensor(
     if len(list(reports.rglob("*.yaml"))) != 3:
         pytest.skip("this file system does not tell these names apart")
     repository = build_definitions([reports], tmp_path / "none.yaml").get_repository_def()
-    assert repository.job_names == ["fine"]
+    assert repository.job_names == ["fine", "reports_digest"]
     markers = [s for s in repository.sensor_defs if s.name.startswith("invalid_report_file__")]
     assert len({sensor.name for sensor in markers}) == 2
     for file in files:  # each file's errors under exactly one sensor
