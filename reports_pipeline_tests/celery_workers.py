@@ -16,7 +16,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import kombu
-import psycopg2
 
 from reports_pipeline.jobs.executor import (
     BACKEND_VARIABLE,
@@ -31,9 +30,9 @@ from reports_pipeline_tests.dagster_processes import (
     DagsterProcess,
     initialise_instance,
 )
+from reports_pipeline_tests.postgres_databases import connect_admin, fresh_database
 
 BROKER_URL = "pyamqp://guest:guest@127.0.0.1:5672//"
-POSTGRES_ADMIN = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "dbname": "postgres"}
 
 
 def unreachable_services() -> list[str]:
@@ -50,18 +49,12 @@ def unreachable_services() -> list[str]:
 @contextmanager
 def fresh_postgres_database() -> Iterator[str]:
     """A new database for one Dagster instance, dropped afterwards (its URL, psycopg2 driver)."""
-    admin = psycopg2.connect(**POSTGRES_ADMIN, connect_timeout=30)
-    admin.autocommit = True  # CREATE/DROP DATABASE cannot run inside a transaction
-    name = f"reports_celery_{uuid.uuid4().hex[:12]}"
-    with admin.cursor() as cursor:
-        cursor.execute(f'CREATE DATABASE "{name}"')
+    admin = connect_admin()
     try:
         # The explicit driver: SQLAlchemy 2.1 would pick psycopg 3 (deploy/dagster.postgres.yaml).
-        yield f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}"
+        with fresh_database(admin, "reports_celery", "postgresql+psycopg2") as url:
+            yield url
     finally:
-        with admin.cursor() as cursor:
-            # FORCE ends the connections of workers that were killed mid-step.
-            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()
 
 

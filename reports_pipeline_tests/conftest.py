@@ -7,12 +7,18 @@ interpreter's recursion limit ("AST constructor recursion depth mismatch").
 """
 
 import os
-import uuid
 from collections.abc import Iterator
 
 import hypothesis
 import psycopg2
 import pytest
+
+from reports_pipeline_tests.postgres_databases import (
+    POSTGRES_HOST,
+    POSTGRES_PORT,
+    connect_admin,
+    fresh_database,
+)
 
 # Property tests build Dagster definitions per example: on a loaded machine one example can take
 # seconds, so no profile has a per-example deadline.
@@ -53,11 +59,6 @@ hypothesis.settings.load_profile(
     or ("ci" if os.environ.get("CI", "").lower() == "true" else "dev")
 )
 
-POSTGRES_HOST = "127.0.0.1"
-POSTGRES_PORT = 5432
-POSTGRES_USER = "postgres"  # trust authentication: no password
-
-
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """URL of a new, uniquely named database on the local PostgreSQL, dropped at session end.
@@ -65,28 +66,16 @@ def postgres_url() -> Iterator[str]:
     Skips when PostgreSQL is unreachable, except in CI (``CI=true``), where that is a failure.
     """
     try:
-        admin = psycopg2.connect(
-            host=POSTGRES_HOST,
-            port=POSTGRES_PORT,
-            user=POSTGRES_USER,
-            dbname="postgres",
-            connect_timeout=30,
-        )
+        admin = connect_admin()
     except psycopg2.OperationalError as exc:
         reason = f"PostgreSQL at {POSTGRES_HOST}:{POSTGRES_PORT} is unreachable: {exc}".strip()
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(reason)
         pytest.skip(reason)
-    admin.autocommit = True  # CREATE/DROP DATABASE cannot run inside a transaction
-    name = f"reports_test_{uuid.uuid4().hex[:12]}"
-    with admin.cursor() as cursor:
-        cursor.execute(f'CREATE DATABASE "{name}"')
     try:
-        yield f"postgresql://{POSTGRES_USER}@{POSTGRES_HOST}:{POSTGRES_PORT}/{name}"
+        with fresh_database(admin, "reports_test") as url:
+            yield url
     finally:
-        with admin.cursor() as cursor:
-            # FORCE ends connections a test left open (e.g. a pooled engine not disposed).
-            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()
 
 

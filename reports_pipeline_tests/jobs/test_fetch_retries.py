@@ -10,9 +10,9 @@ from dagster import Backoff, DagsterEventType, DagsterInstance, RetryPolicy
 
 from reports_pipeline.jobs.fetch_retry import fetch_failure
 from reports_pipeline.warehouse.errors import QueryError, QueryTimeout
-from reports_pipeline_tests.conftest import POSTGRES_HOST, POSTGRES_PORT
 from reports_pipeline_tests.jobs.test_report_job import make_project
 from reports_pipeline_tests.jobs.warehouses import create_postgres_warehouse
+from reports_pipeline_tests.postgres_databases import POSTGRES_HOST, POSTGRES_PORT
 from reports_pipeline_tests.tcp_proxy import TcpProxy
 
 WHERE = "weekly_revenue (connection 'warehouse')"

@@ -20,7 +20,7 @@ from reports_pipeline.warehouse.fetch import (
     create_warehouse_engine,
     stream_record_batches,
 )
-from reports_pipeline_tests.conftest import POSTGRES_HOST, POSTGRES_PORT
+from reports_pipeline_tests.postgres_databases import POSTGRES_HOST, POSTGRES_PORT
 from reports_pipeline_tests.tcp_proxy import TcpProxy
 
 NEW_YORK = ZoneInfo("America/New_York")
