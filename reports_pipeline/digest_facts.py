@@ -81,19 +81,31 @@ def runs_updated_since(instance: DagsterInstance, name: str, since: datetime) ->
     ]
 
 
+def first_run_created(instance: DagsterInstance, name: str) -> datetime | None:
+    """When the report's first run was created: it is deployed from then on."""
+    records = instance.get_run_records(
+        RunsFilter(job_name=name, tags={REPORT_TAG: name}), limit=1, ascending=True
+    )
+    return records[0].create_timestamp.astimezone(timezone.utc) if records else None
+
+
 def late_in_window(
     spec: ReportSpec,
     runs: list[RunFact],
     *,
     since: datetime,
     until: datetime,
-    running_since: datetime | None,
+    deployed_since: datetime | None,
 ) -> list[LateTick]:
     """The periods due in the window that had no successful run within their grace: each
-    with when a successful run did finish, if one did. Only while the schedule ran."""
+    with when a successful run did finish, if one did. Only ticks after ``deployed_since``
+    count (the schedule's start, else the first run): a report deployed on Friday was not
+    late all week. Nothing before it: the report's current late period is the health's."""
+    if deployed_since is None:
+        return []
     partitions_def = partitions_definition(spec.schedule, today=until.date())
     grace = grace_period(runs)
-    start = max(since, running_since) if running_since else since
+    start = max(since, deployed_since)
     late = []
     for tick in TickWalk(spec.schedule, until, limit=MAX_TICKS_IN_WINDOW):
         if tick < start:
@@ -150,11 +162,13 @@ def digest_reports(
             run for run in runs if run.status in _RESULTS and run.ended and since <= run.ended
         ]
         state = states.get(schedule_name(spec.name), ScheduleState(None, None))
-        late = (
-            late_in_window(spec, runs, since=since, until=until, running_since=state.since)
-            if report.schedule_running
-            else []
-        )
+        late = []
+        if report.schedule_running:
+            deployed = state.since or first_run_created(instance, spec.name)
+            late = late_in_window(spec, runs, since=since, until=until, deployed_since=deployed)
+            now_late = report.late
+            if now_late and now_late.period not in {tick.period for tick in late}:
+                late.append(LateTick(now_late.period, now_late.due))
         found.append(
             DigestReport(
                 name=spec.name,
@@ -176,7 +190,7 @@ def digest_reports(
                     for run in finished
                     if run.ended <= until
                 ),
-                late=tuple(late),
+                late=tuple(sorted(late, key=lambda tick: tick.due)),
                 last_file=last_stored_size(instance, spec.name),
                 next_runs=tuple(UpcomingRun(n.tick, n.period) for n in report.next_runs),
             )
