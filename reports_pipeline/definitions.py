@@ -23,6 +23,7 @@ from dagster import (
 )
 
 from reports_pipeline import locations
+from reports_pipeline.assets import report_asset_spec
 from reports_pipeline.jobs.digest_job import build_digest_job, build_digest_schedule
 from reports_pipeline.jobs.report_job import REPORT_FILE_TAG, build_report_job
 from reports_pipeline.report_index import files_declaring
@@ -57,12 +58,13 @@ def build_definitions(
         connections_file or locations.connections_path(),
         deployed_file=deployed_report_file,
     )
-    jobs, schedules, reports = [], [], []
+    jobs, schedules, reports, assets = [], [], [], []
     broken = project.errors_by_file()
     for report in project.reports:
         try:
             partitions_def = partitions_definition(report.spec.schedule)
             report_job = build_report_job(report, project.connections, partitions_def)
+            asset = report_asset_spec(report.spec, partitions_def)  # the report's file archive
             schedules.append(build_report_schedule(report.spec, report_job))
         except Exception as exc:  # one unexpected failure must not hide every other report
             broken.setdefault(report.shown_as, []).append(
@@ -70,6 +72,7 @@ def build_definitions(
             )
             continue
         jobs.append(report_job)
+        assets.append(asset)
         reports.append((report.spec, report_job))
     sensor_names = invalid_file_sensor_names(broken)  # distinct even where slugs collide
     sensors = [
@@ -97,6 +100,7 @@ def build_definitions(
                 build_digest_schedule(digest_job, digest, project.connections.policy.timezone)
             )
     return Definitions(
+        assets=assets,
         jobs=jobs,
         schedules=schedules,
         sensors=sensors,

@@ -16,6 +16,7 @@ from dagster import (
     op,
 )
 
+from reports_pipeline.assets import stored_file_materializations
 from reports_pipeline.jobs.delivery_step import build_delivery_op
 from reports_pipeline.jobs.executor import report_executor
 from reports_pipeline.jobs.fetch_retry import fetch_failure
@@ -212,6 +213,16 @@ def build_report_job(
                 description=f"{spec.name}: storing the file failed: {exc}",
                 allow_retries=not exc.permanent,
             ) from None
+        # The file in Dagster's catalog: one materialization of reports/<name> per period.
+        yield from stored_file_materializations(
+            spec.name,
+            stored,
+            period=rendered["period"],
+            partition_keys=context.partition_keys if partitions_def is not None else [None],
+            fingerprint=rendered["fingerprint"],
+            run_id=context.run_id,
+            run_tags=context.run.tags,
+        )
         yield Output(
             {
                 **asdict(stored),
