@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo
 
 from reports_pipeline.delivery.success_notice import size_text
 
-# A digest is read, not searched: past these, the e-mail says how many more there were.
+# A digest is read, not searched: past these, the e-mail says how many runs were left out, and
+# that more runs follow (the health lists a bounded number of next runs, not all of a week's).
 MAX_RUNS_SHOWN = 20
 MAX_NEXT_RUNS_SHOWN = 10
 
@@ -142,11 +143,7 @@ def _report_text(report: DigestReport, zone: ZoneInfo) -> list[str]:
         shown = ", ".join(
             f"{_when(run.tick, zone)} ({run.period})" for run in upcoming[:MAX_NEXT_RUNS_SHOWN]
         )
-        more = (
-            f" and {len(upcoming) - MAX_NEXT_RUNS_SHOWN} more"
-            if len(upcoming) > MAX_NEXT_RUNS_SHOWN
-            else ""
-        )
+        more = " and more" if len(upcoming) > MAX_NEXT_RUNS_SHOWN else ""
         lines.append(f"  Next runs: {shown}{more}")
     else:
         lines.append("  Next runs: none in the coming days")
@@ -209,8 +206,7 @@ def _report_html(report: DigestReport, zone: ZoneInfo, ui_base_url: str) -> str:
         items = "".join(
             f"<li>{escape(_when(run.tick, zone))} ({escape(run.period)})</li>" for run in upcoming
         )
-        more = len(report.next_runs) - len(upcoming)
-        tail = f"<li>and {more} more</li>" if more else ""
+        tail = "<li>and more</li>" if len(report.next_runs) > len(upcoming) else ""
         parts.append(f"<p>Next runs:</p><ul>{items}{tail}</ul>")
     else:
         parts.append("<p>Next runs: none in the coming days</p>")

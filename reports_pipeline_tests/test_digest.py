@@ -135,12 +135,13 @@ def test_a_late_period_delivered_after_its_grace_says_when():
     assert "2026-11-25: due Thu 2026-11-26 07:05, delivered Thu 2026-11-26 11:05" in text.text
 
 
-def test_many_next_runs_are_cut_with_a_count():
+def test_many_next_runs_are_cut_and_say_more_follow():
     ticks = tuple(UpcomingRun(UNTIL + timedelta(hours=hour), f"h{hour}") for hour in range(1, 31))
     text = compose_digest(
         "o@example.com", [report("hourly", "o@example.com", next_runs=ticks)], **WINDOW
     ).text
-    assert f"and {30 - MAX_NEXT_RUNS_SHOWN} more" in text
+    assert f"(h{MAX_NEXT_RUNS_SHOWN}) and more" in text
+    assert f"(h{MAX_NEXT_RUNS_SHOWN + 1})" not in text
 
 
 def test_a_daily_digest_says_so():

@@ -129,7 +129,8 @@ def build_digest_schedule(
         execution_timezone=zone,
         job=digest_job,
         default_status=DefaultScheduleStatus.RUNNING,
-        description=f"Sends the owners' digest ({digest.every}ly at {digest.at}, {zone}).",
+        description=f"Sends the owners' digest ({_HEADINGS[digest.every].lower()} at "
+        f"{digest.at}, {zone}).",
     )
     def reports_digest_schedule(context: ScheduleEvaluationContext):
         tick = context.scheduled_execution_time or datetime.now(timezone.utc)
