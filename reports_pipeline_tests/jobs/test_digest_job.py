@@ -155,3 +155,21 @@ def test_a_report_run_never_builds_the_digest_and_a_digest_run_finds_it(tmp_path
     digest_run = lazy_repository([reports], connections)
     assert digest_run.get_job(DIGEST_JOB_NAME).name == DIGEST_JOB_NAME
     assert digest_run._repository_data.full_load_done  # no file declares it: the full load
+
+
+def test_an_owner_whose_mail_is_refused_does_not_stop_the_others(
+    tmp_path, sqlite_instance, smtp_server
+):
+    reports, connections = project(tmp_path, smtp_server)
+    defs = build_definitions([reports], connections)
+    smtp_server.refuse_recipient("finance@example.com")
+    result = defs.resolve_job_def(DIGEST_JOB_NAME).execute_in_process(
+        instance=sqlite_instance, raise_on_error=False
+    )
+    assert not result.success
+    (failure,) = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    error = failure.step_failure_data.user_failure_data.description
+    assert error.startswith("1 of 2 digests not sent: e-mailing the digest failed: ")
+    assert "finance@example.com" in error
+    (sent,) = smtp_server.wait_for_messages(1)
+    assert sent.rcpt_tos == ["product@example.com"]
