@@ -6,10 +6,13 @@ from pathlib import Path, PurePosixPath
 
 from dagster import ConfigurableResource
 
+from reports_pipeline.storage.inventory import StoredListing, build_listing
 from reports_pipeline.storage.layout import run_folder, stored_file_path
 from reports_pipeline.storage.local_files import (
     StoredFile,
+    delete_local_paths,
     find_local_file,
+    list_local_objects,
     local_periods,
     staging_file_path,
     store_file,
@@ -54,6 +57,17 @@ class LocalReportStorage(ConfigurableResource):
 
     def periods(self, name: str) -> list[str]:
         return local_periods(self.root, name)
+
+    def inventory(self) -> StoredListing:
+        """Every stored file and ``latest`` pointer, for retention."""
+        return build_listing(
+            list_local_objects(self.root),
+            lambda pointer: (self.root / pointer).read_text(encoding="utf-8", errors="replace"),
+        )
+
+    def delete(self, relatives: list[PurePosixPath]) -> None:
+        """Delete stored files and pointers (paths inside the storage)."""
+        delete_local_paths(self.root, relatives)
 
     def download(self, location: str, destination: Path) -> None:
         destination.parent.mkdir(parents=True, exist_ok=True)
@@ -136,6 +150,23 @@ class S3ReportStorage(ConfigurableResource):
         from reports_pipeline.storage.s3_files import s3_periods
 
         return s3_periods(self.prefix, name, self.settings())
+
+    def inventory(self) -> StoredListing:
+        """Every stored object and ``latest`` pointer in the bucket, for retention."""
+        from reports_pipeline.storage.s3_files import list_s3_objects, read_s3_text
+
+        settings = self.settings()
+        return build_listing(
+            list_s3_objects(self.prefix, settings),
+            lambda pointer: read_s3_text(self.prefix, pointer, settings),
+        )
+
+    def delete(self, relatives: list[PurePosixPath]) -> None:
+        """Delete stored objects and pointers, and the runs' local copies of them."""
+        from reports_pipeline.storage.s3_files import delete_s3_objects
+
+        delete_s3_objects(self.prefix, relatives, self.settings())
+        delete_local_paths(self.root, relatives)
 
     def download(self, location: str, destination: Path) -> None:
         from reports_pipeline.storage.s3_files import download_from_s3

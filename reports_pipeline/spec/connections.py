@@ -411,6 +411,9 @@ class Policy(_Strict):
     # A run still going after this long is stopped by Dagster's run monitoring and its owner
     # told; a report's own max_runtime overrides it.
     max_runtime: timedelta = timedelta(hours=2)
+    # Days finished runs stay in the run history (none: forever). The latest run and the latest
+    # successful run of each job are always kept (README, "Retention").
+    run_retention_days: WholeNumber(1, 36_500) | None = None
 
     @field_validator("max_runtime", mode="before")
     @classmethod

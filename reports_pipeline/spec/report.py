@@ -598,7 +598,7 @@ class NotifySettings(_Strict):
 
 
 # Job names the deployment uses itself: a report of that name would collide with it.
-RESERVED_NAMES = ("reports_digest",)
+RESERVED_NAMES = ("reports_digest", "reports_retention")
 
 
 class ReportSpec(_Strict):
@@ -621,6 +621,9 @@ class ReportSpec(_Strict):
     # Longest a run may take before Dagster stops it (default: the policy's max_runtime).
     max_runtime: timedelta | None = None
     notify: NotifySettings = NotifySettings()
+    # Days this report's stored files are kept (default: storage.retention_days; README,
+    # "Retention"). Its newest file is always kept.
+    retention_days: WholeNumber(1, 36_500) | None = None
 
     @field_validator("max_runtime", mode="before")
     @classmethod
@@ -640,7 +643,7 @@ class ReportSpec(_Strict):
     def _identifier(cls, value: str):
         if value in RESERVED_NAMES:
             raise ValueError(
-                f"'{value}' is the name of the deployment's own digest job; give the report"
+                f"'{value}' is the name of a job of the deployment's own; give the report"
                 " another name"
             )
         if not REPORT_NAME.match(value):

@@ -2,8 +2,10 @@
 
 import hashlib
 import os
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
+from datetime import datetime, timezone
+from pathlib import Path, PurePosixPath
 
 from reports_pipeline.storage.layout import (
     LATEST_POINTER,
@@ -91,3 +93,33 @@ def local_periods(root: Path, name: str) -> list[str]:
     if not folder.is_dir():
         return []
     return sorted(path.name for path in folder.iterdir() if path.is_dir())
+
+
+def list_local_objects(root: Path) -> Iterator[tuple[PurePosixPath, int, datetime]]:
+    """Every file under the report folders: its path inside ``root``, size and modification
+    time (``.staging`` and other hidden folders are not report folders)."""
+    if not root.is_dir():
+        return
+    for report in sorted(root.iterdir()):
+        if not report.is_dir() or report.name.startswith("."):
+            continue
+        for path in report.rglob("*"):
+            if path.is_file() and not path.is_symlink():
+                status = path.stat()
+                modified = datetime.fromtimestamp(status.st_mtime, timezone.utc)
+                yield PurePosixPath(path.relative_to(root).as_posix()), status.st_size, modified
+
+
+def delete_local_paths(root: Path, relatives: Iterable[PurePosixPath]) -> None:
+    """Delete files inside ``root`` (missing ones are already gone), then the folders that
+    deleting them left empty, up to the report's folder."""
+    folders: set[Path] = set()
+    for relative in relatives:
+        path = root / relative
+        path.unlink(missing_ok=True)
+        folders.update(p for p in path.parents if root in p.parents)
+    for folder in sorted(folders, key=lambda p: len(p.parts), reverse=True):
+        try:
+            folder.rmdir()
+        except OSError:  # not empty (a kept file, a newer run) or already gone
+            pass

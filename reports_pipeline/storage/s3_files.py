@@ -1,9 +1,12 @@
 """Report files in an S3 bucket (or an S3-compatible store): upload, ``latest`` pointer,
 lookup and download, with the client and error mapping of the s3 delivery channel."""
 
+from datetime import datetime
 from pathlib import Path, PurePosixPath
 
 from botocore.exceptions import ClientError
+
+from reports_pipeline.delivery.errors import PermanentDeliveryError
 
 # The delivery channel's client setup and error mapping: one place knows how to talk to S3
 # and how to word its failures without leaking a secret.
@@ -104,3 +107,47 @@ def download_from_s3(key: str, destination: Path, settings: S3Settings) -> None:
         partial.replace(destination)
     finally:
         partial.unlink(missing_ok=True)
+
+
+def list_s3_objects(prefix: str, settings: S3Settings) -> list[tuple[PurePosixPath, int, datetime]]:
+    """Every object under ``prefix``: its path inside the storage, size and LastModified."""
+    found = []
+    with _s3_errors(settings, f"listing {prefix or 'the bucket'}"):
+        pages = (
+            _client(settings)
+            .get_paginator("list_objects_v2")
+            .paginate(Bucket=settings.bucket, Prefix=prefix)
+        )
+        for page in pages:
+            for item in page.get("Contents", []):
+                relative = PurePosixPath(item["Key"][len(prefix) :])
+                found.append((relative, item["Size"], item["LastModified"]))
+    return found
+
+
+def read_s3_text(prefix: str, relative: PurePosixPath, settings: S3Settings) -> str | None:
+    """The text of a small object (a ``latest`` pointer); None when it is not there."""
+    return _read_text(_client(settings), settings, object_key(prefix, relative))
+
+
+_DELETE_BATCH = 1000  # the most keys S3's DeleteObjects takes at once
+
+
+def delete_s3_objects(prefix: str, relatives: list[PurePosixPath], settings: S3Settings) -> None:
+    """Delete objects in batches; a key S3 refuses to delete fails the whole call by name."""
+    client = _client(settings)
+    keys = [object_key(prefix, relative) for relative in relatives]
+    for start in range(0, len(keys), _DELETE_BATCH):
+        batch = keys[start : start + _DELETE_BATCH]
+        with _s3_errors(settings, f"deleting {len(batch)} objects"):
+            answer = client.delete_objects(
+                Bucket=settings.bucket,
+                Delete={"Objects": [{"Key": key} for key in batch], "Quiet": True},
+            )
+        refused = answer.get("Errors", [])
+        if refused:
+            first = refused[0]
+            raise PermanentDeliveryError(
+                f"S3 {settings.where} refused to delete {len(refused)} objects, e.g."
+                f" {first.get('Key')}: {first.get('Code')} {first.get('Message', '')}".rstrip()
+            )
