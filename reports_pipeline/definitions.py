@@ -26,6 +26,7 @@ from reports_pipeline import locations
 from reports_pipeline.assets import report_asset_spec
 from reports_pipeline.jobs.digest_job import build_digest_job, build_digest_schedule
 from reports_pipeline.jobs.report_job import REPORT_FILE_TAG, build_report_job
+from reports_pipeline.lateness_check import build_lateness_checks
 from reports_pipeline.report_index import files_declaring
 from reports_pipeline.resources.connections import build_resources
 from reports_pipeline.scheduling.cadence import partitions_definition
@@ -58,7 +59,7 @@ def build_definitions(
         connections_file or locations.connections_path(),
         deployed_file=deployed_report_file,
     )
-    jobs, schedules, reports, assets = [], [], [], []
+    jobs, schedules, reports, assets, asset_checks = [], [], [], [], []
     broken = project.errors_by_file()
     for report in project.reports:
         try:
@@ -84,6 +85,7 @@ def build_definitions(
     if jobs:
         sensors.append(build_failure_notice_sensor(reports, project.connections))
         sensors.append(build_late_notice_sensor(reports, project.connections))
+        asset_checks.append(build_lateness_checks([spec for spec, _ in reports]))
         if any(wants_success_notice(spec) for spec, _ in reports):
             sensors.append(build_success_notice_sensor(reports, project.connections))
         # Pool limits reach the instance from the daemon, never from loading the code.
@@ -101,6 +103,7 @@ def build_definitions(
             )
     return Definitions(
         assets=assets,
+        asset_checks=asset_checks,
         jobs=jobs,
         schedules=schedules,
         sensors=sensors,

@@ -193,7 +193,8 @@ def build_report_job(
         # An S3 store that is unreachable or throttling gets the report's retries; a refusal
         # (missing bucket, denied credentials) fails at once.
         retry_policy=fetch_retries,
-        description="Store the rendered file beside the period's earlier ones, as its latest.",
+        description="Store the rendered file beside the period's earlier ones, as its latest,"
+        f" and record it in the catalog as reports/{spec.name}.",
     )
     def persist(context: OpExecutionContext, rendered: dict):
         from reports_pipeline.delivery.errors import DeliveryError

@@ -18,13 +18,14 @@ from dagster import (
     JobDefinition,
     SensorDefinition,
     SensorEvaluationContext,
-    SkipReason,
+    SensorResult,
     sensor,
 )
 
 from reports_pipeline.delivery.late_notice import late_notice
 from reports_pipeline.deployment_health import reports_health
 from reports_pipeline.health import ReportHealth
+from reports_pipeline.lateness_check import changed_lateness
 from reports_pipeline.sensors.owner_notice import OwnerNotices
 from reports_pipeline.spec.connections import ConnectionsFile
 from reports_pipeline.spec.report import ReportSpec
@@ -63,7 +64,8 @@ def build_late_notice_sensor(
     )
     def report_late_notice(context: SensorEvaluationContext):
         now = datetime.now(timezone.utc)
-        late = [r for r in reports_health(context.instance, list(specs.values()), now) if r.late]
+        healths = reports_health(context.instance, list(specs.values()), now)
+        late = [r for r in healths if r.late]
         told = context.instance.run_storage.get_cursor_values({told_key(r.name) for r in late})
         for report in late:
             spec = specs[report.name]
@@ -89,6 +91,9 @@ def build_late_notice_sensor(
             context.instance.run_storage.set_cursor_values(
                 {told_key(report.name): report.late.period}
             )
-        return SkipReason(late_summary(late))
+        # Lateness also shows on each report's asset page (reports_pipeline.lateness_check).
+        return SensorResult(
+            skip_reason=late_summary(late), asset_events=changed_lateness(context.instance, healths)
+        )
 
     return report_late_notice
