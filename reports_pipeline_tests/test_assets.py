@@ -215,3 +215,13 @@ def test_produced_by_names_what_started_the_run():
     assert produced_by({"user": "ana@example.com", "reports/force_delivery": "true"}) == (
         "launched by hand by ana@example.com, deliveries forced"
     )
+
+
+def test_an_owner_dagster_refuses_as_asset_owner_still_has_the_report(tmp_path):
+    # Valid e-mail, but Dagster's owner check allows top-level domains of at most 7 letters.
+    reports, connections = write_project(
+        tmp_path, {"path": str(tmp_path / "files")}, owner="ana@example.photography"
+    )
+    repository = build_definitions(reports, connections).get_repository_def()
+    assert repository.asset_graph.get(ASSET).owners == ["team:Finance Ops"]
+    assert repository.has_job("invoices")
