@@ -26,6 +26,11 @@ from reports_pipeline import locations
 from reports_pipeline.assets import report_asset_spec
 from reports_pipeline.jobs.digest_job import build_digest_job, build_digest_schedule
 from reports_pipeline.jobs.report_job import REPORT_FILE_TAG, build_report_job
+from reports_pipeline.jobs.retention_job import (
+    build_retention_job,
+    build_retention_schedule,
+    retention_configured,
+)
 from reports_pipeline.lateness_check import build_lateness_checks
 from reports_pipeline.report_index import files_declaring
 from reports_pipeline.resources.connections import build_resources
@@ -101,6 +106,13 @@ def build_definitions(
             schedules.append(
                 build_digest_schedule(digest_job, digest, project.connections.policy.timezone)
             )
+    # Retention needs every report's retention_days: the full load only, like the digest.
+    specs = [spec for spec, _ in reports]
+    if retention_configured(specs, project.connections):
+        retention_job = build_retention_job(specs, project.connections)
+        jobs.append(retention_job)
+        zone = project.connections.policy.timezone
+        schedules.append(build_retention_schedule(retention_job, zone))
     return Definitions(
         assets=assets,
         asset_checks=asset_checks,

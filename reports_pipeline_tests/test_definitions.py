@@ -26,7 +26,7 @@ SHIPPED = {
 
 def test_every_shipped_report_is_a_job_with_a_running_schedule():
     jobs = {job.name for job in defs.get_all_jobs() if not job.name.startswith("__")}
-    assert jobs == {*SHIPPED, "reports_digest"}
+    assert jobs == {*SHIPPED, "reports_digest", "reports_retention"}
     for job_name, (schedule_name, cron, zone) in SHIPPED.items():
         schedule = defs.get_schedule_def(schedule_name)
         assert schedule.job_name == job_name
