@@ -524,3 +524,43 @@ def _fetch_stored(storage, name: str, period_key: str, run_id: str | None, outpu
         destination = destination / own_name
     storage.download(location, destination)
     click.echo(f"{location} → {destination}")
+
+
+@cli.command()
+@click.option("--dry-run", is_flag=True, help="Show what would be deleted; delete nothing.")
+@_connections_option
+def retention(dry_run: bool, connections: str | None) -> None:
+    """Delete stored files and runs older than their retention days (README, "Retention").
+
+    Runs are looked at when DAGSTER_HOME names the instance.
+    """
+    from contextlib import nullcontext
+
+    from dagster import DagsterInstance
+
+    from reports_pipeline.delivery.errors import DeliveryError
+    from reports_pipeline.resources.storage import report_storage_resource
+    from reports_pipeline.retention_pass import retention_lines, retention_pass
+    from reports_pipeline.spec.loader import load_connections
+
+    project = _load((), connections)
+    settings, errors = load_connections(
+        Path(connections) if connections else locations.connections_path()
+    )
+    if errors:  # the embedded defaults would look for files in the wrong place
+        raise click.ClickException("\n".join(str(e) for e in errors))
+    storage = report_storage_resource(settings.storage).process_config_and_initialize()
+    home = os.environ.get("DAGSTER_HOME")
+    with DagsterInstance.get() if home else nullcontext() as instance:
+        try:
+            result = retention_pass(
+                storage,
+                instance,
+                [report.spec for report in project.reports],
+                settings,
+                datetime.now(timezone.utc),
+                dry_run=dry_run,
+            )
+        except DeliveryError as exc:  # S3 refused or unreachable
+            raise click.ClickException(str(exc)) from None
+    click.echo("\n".join(retention_lines(result)))
