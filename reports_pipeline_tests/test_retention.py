@@ -9,7 +9,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from reports_pipeline.retention import plan_file_deletions, retention_days_of
+from reports_pipeline.spec.loader import load_connections
 from reports_pipeline.storage.inventory import StoredEntry, StoredListing
+from reports_pipeline_tests.report_files import report_dict, write_connections
+from reports_pipeline_tests.spec.test_report import only_problem
 
 NOW = datetime(2026, 12, 1, 3, 30, tzinfo=timezone.utc)
 DAY = timedelta(days=1)
@@ -141,3 +144,22 @@ def test_the_newest_file_stays_and_only_old_files_go(files, days):
     # A period's pointer goes exactly when none of its files is left.
     left = {e.period for e in entries if e not in result.files}
     assert {p.parts[1] for p in result.pointers} == {e.period for e in entries} - left
+
+
+@pytest.mark.parametrize("value", [0, -1, 36_501, 2.5, True, "soon"], ids=repr)
+def test_a_retention_days_out_of_range_is_an_error_at_its_field(tmp_path, value):
+    message = only_problem(tmp_path, report_dict(retention_days=value), "retention_days")
+    assert "expected a whole number" in message or "out of range" in message, message
+
+
+def test_a_report_may_not_take_the_retention_jobs_name(tmp_path):
+    message = only_problem(tmp_path, report_dict(name="reports_retention"), "name")
+    assert "a job of the deployment's own" in message
+
+
+@pytest.mark.parametrize("value", [0, 36_501, "forever"], ids=repr)
+def test_run_retention_days_out_of_range_names_file_line_and_field(tmp_path, value):
+    connections = write_connections(tmp_path, {"policy": {"run_retention_days": value}})
+    _, errors = load_connections(connections)
+    assert len(errors) == 1
+    assert str(errors[0]).startswith(f"{connections}:2: policy.run_retention_days:")
