@@ -101,10 +101,14 @@ def list_local_objects(root: Path) -> Iterator[tuple[PurePosixPath, int, datetim
     if not root.is_dir():
         return
     for report in sorted(root.iterdir()):
-        if not report.is_dir() or report.name.startswith("."):
+        if report.is_symlink() or not report.is_dir() or report.name.startswith("."):
             continue
-        for path in report.rglob("*"):
-            if path.is_file() and not path.is_symlink():
+        # Links are not followed: retention deletes only what the storage itself holds.
+        for folder, _, names in os.walk(report, followlinks=False):
+            for name in names:
+                path = Path(folder, name)
+                if path.is_symlink() or not path.is_file():
+                    continue
                 status = path.stat()
                 modified = datetime.fromtimestamp(status.st_mtime, timezone.utc)
                 yield PurePosixPath(path.relative_to(root).as_posix()), status.st_size, modified

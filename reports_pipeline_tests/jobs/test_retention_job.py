@@ -108,3 +108,20 @@ def test_a_run_of_the_retention_job_finds_it_in_the_full_load(tmp_path):
     repository = lazy_repository([reports], connections)
     assert repository.get_job(RETENTION_JOB_NAME).name == RETENTION_JOB_NAME
     assert repository._repository_data.full_load_done  # no report file declares it
+
+
+def test_a_folder_without_a_valid_report_file_is_kept_and_named(tmp_path, sqlite_instance):
+    reports, connections = project(tmp_path)
+    storage = LocalReportStorage(path=str(tmp_path / "files"))
+    for period in ("2025-01-01", "2025-02-01"):
+        staged = storage.staging_path("retired", period, "csv", RUNS[0])
+        staged.write_bytes(b"x\n")
+        path = Path(storage.store(staged, "retired", period, "csv", rows=1, run_id=RUNS[0]).path)
+        stamp = (NOW - timedelta(days=400)).timestamp()
+        os.utime(path, (stamp, stamp))
+    job = build_definitions([reports], connections).resolve_job_def(RETENTION_JOB_NAME)
+    metadata = metadata_of(job.execute_in_process(instance=sqlite_instance))
+    assert metadata["files_deleted"] == 0
+    assert "folders without a valid report file are kept" in metadata["notes"]
+    assert "retired" in metadata["notes"]
+    assert storage.periods("retired") == ["2025-01-01", "2025-02-01"]

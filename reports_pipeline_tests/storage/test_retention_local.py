@@ -81,3 +81,14 @@ def test_deleting_twice_or_a_file_already_gone_is_fine(tmp_path):
     plan = clean(storage)
     storage.delete(plan.paths)  # a second pass racing the first
     assert [e.period for e in storage.inventory().files] == ["2026-11-30"]
+
+
+def test_links_in_the_storage_are_not_followed(tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "precious.csv").write_bytes(b"keep me")
+    storage = LocalReportStorage(path=str(tmp_path / "files"))
+    store(storage, RUNS[0], "2026-09-01", b"old\n", timedelta(days=90))
+    (tmp_path / "files" / "sales" / "2026-09-01" / "linked").symlink_to(outside)
+    (tmp_path / "files" / "elsewhere").symlink_to(outside)
+    assert [e.relative.parts[2] for e in storage.inventory().files] == ["aaaaaaaa"]
