@@ -10,6 +10,7 @@ import pytest
 from dagster import DagsterInstance, DagsterRunStatus
 from dagster_graphql import DagsterGraphQLClient
 
+from reports_pipeline.spec.report import RESERVED_NAMES
 from reports_pipeline_tests.dagster_processes import (
     STARTUP_TIMEOUT,
     backfill,
@@ -93,10 +94,12 @@ def test_daemon_runs_the_due_schedule_and_the_email_arrives(deployment, smtp_ser
         webserver.wait_for_line("Serving dagster-webserver", timeout=STARTUP_TIMEOUT)
         client = DagsterGraphQLClient("127.0.0.1", port_number=port)
         (repository,) = client._execute(REPOSITORY_QUERY)["repositoriesOrError"]["nodes"]
-        assert [job["name"] for job in repository["jobs"] if not job["name"].startswith("__")] == [
-            "every_minute"
-        ]
-        (schedule,) = repository["schedules"]
+        # Dagster's own (`__…`) and the deployment's own jobs (the digest) aside, one per report.
+        jobs = [job["name"] for job in repository["jobs"] if not job["name"].startswith("__")]
+        assert [name for name in jobs if name not in RESERVED_NAMES] == ["every_minute"]
+        assert "reports_digest" in jobs
+        own = {f"{name}_schedule" for name in RESERVED_NAMES}
+        (schedule,) = [s for s in repository["schedules"] if s["name"] not in own]
         assert schedule == {
             "name": "every_minute_schedule",
             "cronSchedule": "* * * * *",
