@@ -45,7 +45,7 @@ def test_unknown_field_names_line_and_suggests_the_right_one(tmp_path):
     assert errors[0].endswith(
         "report.yaml:3: titel: unknown field 'titel'; did you mean 'title'? allowed here: checks, "
         "deliver, description, enabled, format, format_options, max_runtime, name, notify, "
-        "owner, retry, schedule, send_if, source, tags, team, title"
+        "owner, retention_days, retry, schedule, send_if, source, tags, team, title"
     )
 
 
