@@ -5,11 +5,15 @@ from dagster import ConfigurableResource
 from reports_pipeline.delivery.receipts import DeliveryReceipt
 from reports_pipeline.delivery.request import DeliveryRequest
 from reports_pipeline.delivery.target_paths import contained_path
+from reports_pipeline.resources.env_secrets import secret_field
 from reports_pipeline.spec.report import S3Target
+from reports_pipeline.spec.values import resolve_setting
 from reports_pipeline.templating import render_template
 
 
-class S3Uploader(ConfigurableResource):
+class S3Client(ConfigurableResource):
+    """An S3 bucket's client settings: what the uploader and the S3 report storage share."""
+
     bucket: str
     region: str | None = None
     endpoint_url: str | None = None
@@ -34,6 +38,24 @@ class S3Uploader(ConfigurableResource):
             kms_key_id=self.kms_key_id,
         )
 
+
+def s3_client_fields(settings) -> dict:
+    """:class:`S3Client`'s fields from an S3 connection or an S3 storage of
+    ``connections.yaml`` (the same settings; secrets as ``EnvVar``)."""
+    return {
+        "bucket": settings.bucket,
+        "region": settings.region,
+        "endpoint_url": resolve_setting(settings.endpoint_url),
+        "access_key_id": secret_field(settings.access_key_id),
+        "secret_access_key": secret_field(settings.secret_access_key),
+        "session_token": secret_field(settings.session_token),
+        "server_side_encryption": settings.server_side_encryption,
+        "kms_key_id": settings.kms_key_id,
+        "link_expiry_seconds": int(settings.link_expiry.total_seconds()),
+    }
+
+
+class S3Uploader(S3Client):
     def object_key(self, request: DeliveryRequest, target: S3Target) -> str:
         rendered = render_template(target.key, request.variables).strip()
         return contained_path(target.key, rendered, "s3 key").lstrip("/")

@@ -6,6 +6,7 @@ from pathlib import Path, PurePosixPath
 
 from dagster import ConfigurableResource
 
+from reports_pipeline.resources.s3 import S3Client, s3_client_fields
 from reports_pipeline.storage.inventory import StoredListing, build_listing
 from reports_pipeline.storage.layout import run_folder, stored_file_path
 from reports_pipeline.storage.local_files import (
@@ -26,8 +27,9 @@ def _public_link(base_url: str | None, relative: PurePosixPath) -> str | None:
     return f"{base_url.rstrip('/')}/{relative.as_posix()}" if base_url else None
 
 
-class LocalReportStorage(ConfigurableResource):
-    """Report files in a local folder (relative paths are relative to the working directory)."""
+class _StagingFolder(ConfigurableResource):
+    """The local folder runs render into (relative paths are relative to the working
+    directory): the local storage keeps its files there, the S3 storage its runs' copies."""
 
     path: str
     public_base_url: str | None = None
@@ -40,6 +42,10 @@ class LocalReportStorage(ConfigurableResource):
         staged = staging_file_path(self.root, name, period_key, ext, run_id)
         staged.parent.mkdir(parents=True, exist_ok=True)
         return staged
+
+
+class LocalReportStorage(_StagingFolder):
+    """Report files in a local folder (relative paths are relative to the working directory)."""
 
     def store(
         self, staged: Path, name: str, period_key: str, ext: str, rows: int, *, run_id: str
@@ -74,48 +80,14 @@ class LocalReportStorage(ConfigurableResource):
         shutil.copyfile(location, destination)
 
 
-class S3ReportStorage(ConfigurableResource):
+class S3ReportStorage(_StagingFolder, S3Client):
     """Report files in an S3 bucket (or an S3-compatible store through ``endpoint_url``).
 
     Runs render into ``path`` and keep a copy there for their delivery steps; storing uploads
     the file (in parts when large) under ``prefix`` and moves the period's ``latest`` pointer.
     """
 
-    bucket: str
     prefix: str = ""
-    path: str
-    region: str | None = None
-    endpoint_url: str | None = None
-    access_key_id: str | None = None
-    secret_access_key: str | None = None
-    session_token: str | None = None
-    server_side_encryption: str | None = None
-    kms_key_id: str | None = None
-    link_expiry_seconds: int = 7 * 86400
-    public_base_url: str | None = None
-
-    @property
-    def root(self) -> Path:
-        return Path(self.path).resolve()
-
-    def settings(self):
-        from reports_pipeline.delivery.s3 import S3Settings
-
-        return S3Settings(
-            bucket=self.bucket,
-            region=self.region,
-            endpoint_url=self.endpoint_url,
-            access_key_id=self.access_key_id,
-            secret_access_key=self.secret_access_key,
-            session_token=self.session_token,
-            server_side_encryption=self.server_side_encryption,
-            kms_key_id=self.kms_key_id,
-        )
-
-    def staging_path(self, name: str, period_key: str, ext: str, run_id: str) -> Path:
-        staged = staging_file_path(self.root, name, period_key, ext, run_id)
-        staged.parent.mkdir(parents=True, exist_ok=True)
-        return staged
 
     def store(
         self, staged: Path, name: str, period_key: str, ext: str, rows: int, *, run_id: str
@@ -177,28 +149,15 @@ class S3ReportStorage(ConfigurableResource):
 
 def report_storage_resource(storage) -> ConfigurableResource:
     """The storage resource of ``connections.yaml``'s ``storage`` (its secrets as ``EnvVar``)."""
-    from dagster import EnvVar
-
-    from reports_pipeline.spec.values import EnvRef, resolve_setting
-
-    def secret(value):
-        return EnvVar(value.env) if isinstance(value, EnvRef) else value
+    from reports_pipeline.spec.values import resolve_setting
 
     if storage.kind == "local":
         return LocalReportStorage(
             path=resolve_setting(storage.path), public_base_url=storage.public_base_url
         )
     return S3ReportStorage(
-        bucket=storage.bucket,
         prefix=storage.prefix,
         path=resolve_setting(storage.path),
-        region=storage.region,
-        endpoint_url=resolve_setting(storage.endpoint_url),
-        access_key_id=secret(storage.access_key_id),
-        secret_access_key=secret(storage.secret_access_key),
-        session_token=secret(storage.session_token),
-        server_side_encryption=storage.server_side_encryption,
-        kms_key_id=storage.kms_key_id,
-        link_expiry_seconds=int(storage.link_expiry.total_seconds()),
         public_base_url=storage.public_base_url,
+        **s3_client_fields(storage),
     )
