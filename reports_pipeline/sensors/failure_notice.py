@@ -22,10 +22,9 @@ from dagster import (
 from dagster._core.storage.tags import WILL_RETRY_TAG
 
 from reports_pipeline.delivery.failure_notice import failure_notice
-from reports_pipeline.jobs.report_job import REPORT_TAG
 from reports_pipeline.jobs.run_limits import stopped_for_time
 from reports_pipeline.run_history import failure_lines, period_of_tags
-from reports_pipeline.sensors.owner_notice import OwnerNotices
+from reports_pipeline.sensors.owner_notice import OwnerNotices, report_of_run
 from reports_pipeline.spec.connections import ConnectionsFile
 from reports_pipeline.spec.report import ReportSpec
 
@@ -59,8 +58,8 @@ def build_failure_notice_sensor(
         if run.tags.get(WILL_RETRY_TAG) == "true":
             context.log.info(f"run {run.run_id} will be retried: no notice yet")
             return
-        spec = specs.get(run.job_name)
-        if spec is None or run.tags.get(REPORT_TAG) != run.job_name:
+        spec = report_of_run(specs, run)
+        if spec is None:
             return  # not a run of one of these reports (another code location's job)
         if "failure" not in spec.notify.on:
             context.log.info(f"{spec.name} asks for no failure notice (notify.on)")
@@ -76,7 +75,6 @@ def build_failure_notice_sensor(
             errors=[redactor.text(error) for error in _step_errors(context)],
             run_url=f"{notices.ui_base_url}/runs/{run.run_id}",
         )
-        notices.send(spec.notice_recipients, subject, text, "failure notice")
-        context.log.info(f"told {', '.join(spec.notice_recipients)} that run {run.run_id} failed")
+        notices.tell(spec, subject, text, "failure notice", context.log, f"run {run.run_id} failed")
 
     return report_failure_notice

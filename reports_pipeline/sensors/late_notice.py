@@ -83,10 +83,13 @@ def build_late_notice_sensor(
                 last_result_at=report.last_result_at,
                 runs_url=f"{notices.ui_base_url}/runs?q%5B%5D=job%3A{spec.name}",
             )
-            notices.send(spec.notice_recipients, subject, text, "late notice")
-            context.log.info(
-                f"told {', '.join(spec.notice_recipients)} that {spec.name}"
-                f" {report.late.period} is late"
+            notices.tell(
+                spec,
+                subject,
+                text,
+                "late notice",
+                context.log,
+                f"{spec.name} {report.late.period} is late",
             )
             context.instance.run_storage.set_cursor_values(
                 {told_key(report.name): report.late.period}

@@ -2,13 +2,17 @@
 Slack post where ``slack_connection``/``slack_channel`` are set. Failure, late and success
 notices go the same way, to the owner and the report's ``notify.to``; the digest by e-mail."""
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
+from dagster import DagsterLogManager, DagsterRun
+
+from reports_pipeline.jobs.report_job import REPORT_TAG
 from reports_pipeline.redaction import Redactor
 from reports_pipeline.resources.connections import connection_resource
 from reports_pipeline.secret_values import secrets_in_scope
 from reports_pipeline.spec.connections import ConnectionsFile
+from reports_pipeline.spec.report import ReportSpec
 
 
 @contextmanager
@@ -18,6 +22,15 @@ def scrubbed_errors(redactor: Redactor, doing: str) -> Iterator[None]:
         yield
     except Exception as exc:
         raise RuntimeError(redactor.text(f"{doing} failed: {exc}")) from None
+
+
+def report_of_run(specs: Mapping[str, ReportSpec], run: DagsterRun) -> ReportSpec | None:
+    """The report ``run`` is a run of, among ``specs`` (by name); None for another job, or
+    another code location's job of the same name (it lacks the report tag)."""
+    spec = specs.get(run.job_name)
+    if spec is None or run.tags.get(REPORT_TAG) != run.job_name:
+        return None
+    return spec
 
 
 class OwnerNotices:
@@ -61,3 +74,19 @@ class OwnerNotices:
             with scrubbed_errors(redactor, f"posting the {what} to Slack"):
                 poster = connection_resource(self._slack).process_config_and_initialize()
                 poster.notify(self._notify.slack_channel, f"{subject}\n{text}")
+
+    def tell(
+        self,
+        spec: ReportSpec,
+        subject: str,
+        text: str,
+        what: str,
+        log: DagsterLogManager,
+        news: str,
+        *,
+        slack: bool = True,
+    ) -> None:
+        """Send ``spec``'s notice to its recipients (:meth:`send`) and log that they were told
+        ``news``."""
+        self.send(spec.notice_recipients, subject, text, what, slack=slack)
+        log.info(f"told {', '.join(spec.notice_recipients)} that {news}")

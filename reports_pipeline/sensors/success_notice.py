@@ -18,9 +18,8 @@ from dagster import (
 )
 
 from reports_pipeline.delivery.success_notice import success_notice
-from reports_pipeline.jobs.report_job import REPORT_TAG
 from reports_pipeline.run_history import period_of_tags, step_outcomes
-from reports_pipeline.sensors.owner_notice import OwnerNotices
+from reports_pipeline.sensors.owner_notice import OwnerNotices, report_of_run
 from reports_pipeline.spec.connections import ConnectionsFile
 from reports_pipeline.spec.report import ReportSpec
 
@@ -47,8 +46,8 @@ def build_success_notice_sensor(
     )
     def report_success_notice(context: RunStatusSensorContext):
         run = context.dagster_run
-        spec = specs.get(run.job_name)
-        if spec is None or run.tags.get(REPORT_TAG) != run.job_name:
+        spec = report_of_run(specs, run)
+        if spec is None:
             return  # another job, or a report that asks for no success notice
         outcomes = step_outcomes(context.instance, run.run_id)
         stored = next((o.metadata for o in outcomes if o.step == "persist"), {})
@@ -67,8 +66,14 @@ def build_success_notice_sensor(
             run_url=f"{notices.ui_base_url}/runs/{run.run_id}",
         )
         # Good news goes by e-mail only: the Slack channel is for what needs someone.
-        notices.send(spec.notice_recipients, subject, text, "success notice", slack=False)
-        told = ", ".join(spec.notice_recipients)
-        context.log.info(f"told {told} that run {run.run_id} succeeded")
+        notices.tell(
+            spec,
+            subject,
+            text,
+            "success notice",
+            context.log,
+            f"run {run.run_id} succeeded",
+            slack=False,
+        )
 
     return report_success_notice
