@@ -33,11 +33,21 @@ def _utc(timestamp: float | None) -> datetime | None:
     return datetime.fromtimestamp(timestamp, timezone.utc) if timestamp is not None else None
 
 
-def recent_runs(instance: DagsterInstance, name: str, limit: int = RECENT_RUNS) -> list[RunFact]:
-    """The report's last ``limit`` runs (its job name and report tag: another code location's
-    job of the same name is not this report)."""
+def report_runs(
+    instance: DagsterInstance,
+    name: str,
+    *,
+    limit: int,
+    updated_after: datetime | None = None,
+    ascending: bool = False,
+) -> list[RunFact]:
+    """The report's runs (its job name and report tag: another code location's job of the same
+    name is not this report), newest first unless ``ascending``; at most ``limit``, those
+    updated after ``updated_after`` if given."""
     records = instance.get_run_records(
-        RunsFilter(job_name=name, tags={REPORT_TAG: name}), limit=limit
+        RunsFilter(job_name=name, tags={REPORT_TAG: name}, updated_after=updated_after),
+        limit=limit,
+        ascending=ascending,
     )
     return [
         RunFact(
@@ -50,6 +60,11 @@ def recent_runs(instance: DagsterInstance, name: str, limit: int = RECENT_RUNS) 
         )
         for record in records
     ]
+
+
+def recent_runs(instance: DagsterInstance, name: str, limit: int = RECENT_RUNS) -> list[RunFact]:
+    """The report's last ``limit`` runs."""
+    return report_runs(instance, name, limit=limit)
 
 
 def schedule_states(instance: DagsterInstance) -> dict[str, ScheduleState]:

@@ -7,20 +7,20 @@ step's metadata of its latest successful run).
 """
 
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
-from dagster import DagsterInstance, RunsFilter
+from dagster import DagsterInstance
 
 from reports_pipeline.deployment_health import (
     ScheduleState,
     recent_runs,
+    report_runs,
     reports_health,
     schedule_states,
 )
 from reports_pipeline.digest import DigestReport, DigestRun, LateTick, StoredSize, UpcomingRun
 from reports_pipeline.health import RunFact, covers, grace_period
-from reports_pipeline.jobs.report_job import REPORT_TAG
-from reports_pipeline.run_history import failure_lines, period_of_tags, step_outcomes
+from reports_pipeline.run_history import failure_lines, step_outcomes
 from reports_pipeline.scheduling.cadence import partitions_definition
 from reports_pipeline.scheduling.due import DueRun, TickWalk, due_at
 from reports_pipeline.scheduling.report_schedule import schedule_name
@@ -58,35 +58,15 @@ def cadence_text(schedule: Schedule) -> str:
     return f"{text} ({zone})"
 
 
-def _utc(timestamp: float | None) -> datetime | None:
-    return datetime.fromtimestamp(timestamp, timezone.utc) if timestamp is not None else None
-
-
 def runs_updated_since(instance: DagsterInstance, name: str, since: datetime) -> list[RunFact]:
     """The report's runs updated since ``since`` (every run that finished after it)."""
-    records = instance.get_run_records(
-        RunsFilter(job_name=name, tags={REPORT_TAG: name}, updated_after=since),
-        limit=MAX_RUNS_IN_WINDOW,
-    )
-    return [
-        RunFact(
-            run_id=record.dagster_run.run_id,
-            status=record.dagster_run.status.value,
-            period=period_of_tags(record.dagster_run.tags),
-            created=record.create_timestamp.astimezone(timezone.utc),
-            started=_utc(record.start_time),
-            ended=_utc(record.end_time),
-        )
-        for record in records
-    ]
+    return report_runs(instance, name, limit=MAX_RUNS_IN_WINDOW, updated_after=since)
 
 
 def first_run_created(instance: DagsterInstance, name: str) -> datetime | None:
     """When the report's first run was created: it is deployed from then on."""
-    records = instance.get_run_records(
-        RunsFilter(job_name=name, tags={REPORT_TAG: name}), limit=1, ascending=True
-    )
-    return records[0].create_timestamp.astimezone(timezone.utc) if records else None
+    first = report_runs(instance, name, limit=1, ascending=True)
+    return first[0].created if first else None
 
 
 def late_in_window(
