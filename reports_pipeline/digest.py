@@ -10,6 +10,7 @@ from html import escape
 from zoneinfo import ZoneInfo
 
 from reports_pipeline.delivery.success_notice import size_text
+from reports_pipeline.health import NextRun
 
 # A digest is read, not searched: past these, the e-mail says how many runs were left out, and
 # that more runs follow (the health lists a bounded number of next runs, not all of a week's).
@@ -47,12 +48,6 @@ class StoredSize:
 
 
 @dataclass(frozen=True)
-class UpcomingRun:
-    tick: datetime
-    period: str
-
-
-@dataclass(frozen=True)
 class DigestReport:
     """One report as its owner's digest shows it."""
 
@@ -65,7 +60,7 @@ class DigestReport:
     runs: tuple[DigestRun, ...] = ()  # finished in the window, any order
     late: tuple[LateTick, ...] = ()
     last_file: StoredSize | None = None
-    next_runs: tuple[UpcomingRun, ...] = ()
+    next_runs: tuple[NextRun, ...] = ()  # the health's next runs
 
 
 @dataclass(frozen=True)

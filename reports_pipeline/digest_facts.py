@@ -18,7 +18,7 @@ from reports_pipeline.deployment_health import (
     reports_health,
     schedule_states,
 )
-from reports_pipeline.digest import DigestReport, DigestRun, LateTick, StoredSize, UpcomingRun
+from reports_pipeline.digest import DigestReport, DigestRun, LateTick, StoredSize
 from reports_pipeline.health import RunFact, covers, grace_period
 from reports_pipeline.run_history import failure_lines, step_outcomes
 from reports_pipeline.scheduling.cadence import partitions_definition
@@ -172,7 +172,7 @@ def digest_reports(
                 ),
                 late=tuple(sorted(late, key=lambda tick: tick.due)),
                 last_file=last_stored_size(instance, spec.name),
-                next_runs=tuple(UpcomingRun(n.tick, n.period) for n in report.next_runs),
+                next_runs=tuple(report.next_runs),
             )
         )
     return found

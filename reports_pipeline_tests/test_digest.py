@@ -9,10 +9,10 @@ from reports_pipeline.digest import (
     DigestRun,
     LateTick,
     StoredSize,
-    UpcomingRun,
     compose_digest,
     compose_digests,
 )
+from reports_pipeline.health import NextRun
 
 UNTIL = datetime(2026, 11, 30, 8, 0, tzinfo=timezone.utc)
 SINCE = UNTIL - timedelta(days=7)
@@ -50,7 +50,7 @@ INVOICES = report(
         ),
     ),
     last_file=StoredSize("2026-11-27", 1204, 57_651),
-    next_runs=(UpcomingRun(datetime(2026, 12, 1, 7, tzinfo=timezone.utc), "2026-11-30"),),
+    next_runs=(NextRun(datetime(2026, 12, 1, 7, tzinfo=timezone.utc), "2026-11-30"),),
 )
 REVENUE = report(
     "weekly_revenue",
@@ -136,7 +136,7 @@ def test_a_late_period_delivered_after_its_grace_says_when():
 
 
 def test_many_next_runs_are_cut_and_say_more_follow():
-    ticks = tuple(UpcomingRun(UNTIL + timedelta(hours=hour), f"h{hour}") for hour in range(1, 31))
+    ticks = tuple(NextRun(UNTIL + timedelta(hours=hour), f"h{hour}") for hour in range(1, 31))
     text = compose_digest(
         "o@example.com", [report("hourly", "o@example.com", next_runs=ticks)], **WINDOW
     ).text
