@@ -105,6 +105,11 @@ def _note(report: ReportHealth) -> str:
     )
 
 
+def _section(title: str, entries: list[str]) -> list[str]:
+    """A blank line, ``title (count):`` and the entries; nothing when there are none."""
+    return ["", f"{title} ({len(entries)}):", *entries] if entries else []
+
+
 def status_lines(status: DeploymentStatus) -> list[str]:
     """Reports by state (running first), then the late, failing and invalid ones, the queue
     and the runs to come."""
@@ -123,23 +128,23 @@ def status_lines(status: DeploymentStatus) -> list[str]:
     ]
     rows += [(f.file, "invalid", "-", "-", "-", "`reports validate`") for f in status.invalid]
     lines = _table(rows) if len(rows) > 1 else ["no reports"]
-    if status.late:
-        lines += ["", f"late ({len(status.late)}):"]
-        lines += [
+    lines += _section(
+        "late",
+        [
             f"  {r.name}: period {r.late.period} due {_utc(r.late.due)} UTC, not delivered "
             f"within {_minutes(r.late.grace)}"
             for r in status.late
-        ]
-    if status.failing:
-        lines += ["", f"failing ({len(status.failing)}):"]
-        lines += [
+        ],
+    )
+    lines += _section(
+        "failing",
+        [
             f"  {r.name}: period {r.failing.period or '-'}, run {r.failing.run_id[:8]} failed; "
             f"`reports history {r.name}` says why"
             for r in status.failing
-        ]
-    if status.invalid:
-        lines += ["", f"invalid files ({len(status.invalid)}):"]
-        lines += [f"  {f.first_error}" for f in status.invalid]
+        ],
+    )
+    lines += _section("invalid files", [f"  {f.first_error}" for f in status.invalid])
     lines += ["", f"queue: {status.queued_runs} queued runs"]
     upcoming = sorted((run.tick, r.name, run.period) for r in status.reports for run in r.next_runs)
     hours = status.ahead.total_seconds() / 3600
