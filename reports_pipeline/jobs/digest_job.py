@@ -28,6 +28,7 @@ from pydantic import Field
 
 from reports_pipeline.digest import compose_digests
 from reports_pipeline.digest_facts import digest_reports
+from reports_pipeline.scheduling.run_requests import tick_run_key
 from reports_pipeline.sensors.owner_notice import OwnerNotices
 from reports_pipeline.spec.connections import ConnectionsFile, DigestPolicy
 from reports_pipeline.spec.report import ReportSpec
@@ -133,8 +134,7 @@ def build_digest_schedule(
         f"{digest.at}, {zone}).",
     )
     def reports_digest_schedule(context: ScheduleEvaluationContext):
-        tick = context.scheduled_execution_time or datetime.now(timezone.utc)
-        until = tick.astimezone(timezone.utc).isoformat()
+        until = tick_run_key(context)
         return RunRequest(
             run_key=until,
             run_config={"ops": {"send_digests": {"config": {"until": until}}}},

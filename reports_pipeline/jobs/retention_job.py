@@ -30,6 +30,7 @@ from reports_pipeline.retention_pass import (
     file_retention_configured,
     retention_pass,
 )
+from reports_pipeline.scheduling.run_requests import tick_run_key
 from reports_pipeline.spec.connections import ConnectionsFile
 from reports_pipeline.spec.report import ReportSpec
 
@@ -120,7 +121,6 @@ def build_retention_schedule(retention_job: JobDefinition, zone: str) -> Schedul
         description=f"Deletes old report files and runs, daily at 03:30 ({zone}).",
     )
     def reports_retention_schedule(context: ScheduleEvaluationContext):
-        tick = context.scheduled_execution_time or datetime.now(timezone.utc)
-        return RunRequest(run_key=tick.astimezone(timezone.utc).isoformat())
+        return RunRequest(run_key=tick_run_key(context))
 
     return reports_retention_schedule

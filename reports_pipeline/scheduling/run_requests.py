@@ -1,6 +1,8 @@
 """Turn a due run into a Dagster ``RunRequest`` (one period, a range of periods, or a one-off)."""
 
-from dagster import RunRequest
+from datetime import datetime, timezone
+
+from dagster import RunRequest, ScheduleEvaluationContext
 from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_END_TAG,
     ASSET_PARTITION_RANGE_START_TAG,
@@ -38,3 +40,10 @@ def run_request(due: DueRun, partitioned: bool, tags: dict[str, str] | None = No
     all_tags[ASSET_PARTITION_RANGE_START_TAG] = due.first.key
     all_tags[ASSET_PARTITION_RANGE_END_TAG] = due.last.key
     return RunRequest(run_key=period.key, tags=all_tags)
+
+
+def tick_run_key(context: ScheduleEvaluationContext) -> str:
+    """The schedule's tick (now, when evaluated outside a tick) as ISO 8601 UTC text: the run
+    key of a deployment job's run (the digest, retention), so each tick runs once."""
+    tick = context.scheduled_execution_time or datetime.now(timezone.utc)
+    return tick.astimezone(timezone.utc).isoformat()
