@@ -89,6 +89,15 @@ def smtp_server():
 
 
 @pytest.fixture
+def second_smtp():
+    """Another SMTP server like ``smtp_server``, for reports with a second mail connection."""
+    from reports_pipeline_tests.smtp_server import SmtpTestServer
+
+    with SmtpTestServer() as server:
+        yield server
+
+
+@pytest.fixture
 def sqlite_instance(tmp_path):
     """A Dagster instance with SQLite storage (schedule states, run history, the ledger)."""
     from dagster import DagsterInstance
@@ -97,3 +106,10 @@ def sqlite_instance(tmp_path):
     home.mkdir()
     with DagsterInstance.local_temp(str(home)) as instance:
         yield instance
+
+
+@pytest.fixture
+def instance(sqlite_instance):
+    """The Dagster instance of tests that only need one: the SQLite one (a module that runs on
+    other storages too, like the ledger's tests, defines its own)."""
+    return sqlite_instance

@@ -13,23 +13,11 @@ from reports_pipeline_tests.report_files import (
     write_report,
     write_test_connections,
 )
-from reports_pipeline_tests.smtp_server import SmtpTestServer
 
 QUERY = (
     "select id, customer from invoices"
     " where issued_at >= :period_start and issued_at < :period_end order by id"
 )
-
-
-@pytest.fixture
-def instance(sqlite_instance):
-    return sqlite_instance
-
-
-@pytest.fixture
-def second_smtp():
-    with SmtpTestServer() as server:
-        yield server
 
 
 def project(tmp_path, first, second, attempts=1):

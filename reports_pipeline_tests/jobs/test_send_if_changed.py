@@ -3,7 +3,6 @@
 import re
 import sqlite3
 
-import pytest
 from click.testing import CliRunner
 from dagster import DagsterEventType, execute_job
 
@@ -20,21 +19,9 @@ from reports_pipeline_tests.report_files import (
     write_report,
     write_test_connections,
 )
-from reports_pipeline_tests.smtp_server import SmtpTestServer
 
 # The same rows whatever the period: each period's data is what the warehouse holds when it runs.
 ALL_INVOICES = "select id, customer from invoices order by id"
-
-
-@pytest.fixture
-def instance(sqlite_instance):
-    return sqlite_instance
-
-
-@pytest.fixture
-def second_smtp():
-    with SmtpTestServer() as server:
-        yield server
 
 
 def project(tmp_path, first, second=None):

@@ -3,7 +3,6 @@
 import uuid
 from datetime import datetime, timedelta, timezone
 
-import pytest
 from dagster import DagsterRun, DagsterRunStatus, build_sensor_context
 from dagster._core.definitions.run_request import InstigatorType
 from dagster._core.remote_origin import (
@@ -23,11 +22,6 @@ from reports_pipeline.sensors.catch_up import CATCH_UP_SENSOR_NAME
 from reports_pipeline_tests.report_files import report_dict, write_connections, write_report
 
 HOURLY = {"every": "hour", "at": "00:00", "timezone": "UTC"}
-
-
-@pytest.fixture
-def instance(sqlite_instance):
-    return sqlite_instance
 
 
 def build(tmp_path, max_catchup_periods=7):

@@ -33,11 +33,6 @@ from reports_pipeline_tests.report_files import (
 )
 
 
-@pytest.fixture
-def instance(sqlite_instance):
-    return sqlite_instance
-
-
 def failing_project(tmp_path, smtp_server):
     write_test_connections(
         tmp_path,
