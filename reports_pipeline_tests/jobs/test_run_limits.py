@@ -4,14 +4,14 @@ Dagster's run monitoring, marked failed, and its owner told."""
 import logging
 import time
 
-from dagster import DagsterEventType, DagsterRunStatus, build_run_status_sensor_context
+from dagster import DagsterEventType, DagsterRunStatus
 from dagster._core.events import DagsterEvent
 from dagster._core.storage.tags import MAX_RUNTIME_SECONDS_TAG
 from dagster._daemon.monitoring.run_monitoring import check_run_timeout
 
 from reports_pipeline.definitions import build_definitions
-from reports_pipeline.sensors.failure_notice import FAILURE_SENSOR_NAME
 from reports_pipeline_tests.report_files import report_dict, write_connections, write_report
+from reports_pipeline_tests.sensors.failure_sensor import evaluate_failure_sensor
 
 
 def project(tmp_path, smtp_server=None, policy=None, **report_changes):
@@ -101,15 +101,7 @@ def test_a_run_over_its_max_runtime_is_failed_and_its_owner_told(
 
     stopped = sqlite_instance.get_run_by_id(run.run_id)
     assert stopped.status == DagsterRunStatus.FAILURE  # a failure, not a cancellation
-    (failure,) = sqlite_instance.all_logs(run.run_id, of_type=DagsterEventType.RUN_FAILURE)
-    context = build_run_status_sensor_context(
-        sensor_name=FAILURE_SENSOR_NAME,
-        dagster_instance=sqlite_instance,
-        dagster_run=stopped,
-        dagster_event=failure.dagster_event,
-        repository_def=defs.get_repository_def(),
-    ).for_run_failure()
-    defs.resolve_sensor_def(FAILURE_SENSOR_NAME)(context)
+    evaluate_failure_sensor(defs, sqlite_instance, run.run_id)
     (notice,) = smtp_server.wait_for_messages(1)
     assert notice.rcpt_tos == ["owner@example.com"]
     text = notice.parsed().get_body(preferencelist=("plain",)).get_content()

@@ -10,12 +10,11 @@ from urllib.parse import quote, quote_plus, urlencode
 
 import pytest
 from click.testing import CliRunner
-from dagster import DagsterEventType, build_run_status_sensor_context
+from dagster import DagsterEventType
 from dagster._serdes import serialize_value
 
 from reports_pipeline.cli import cli
 from reports_pipeline.definitions import build_definitions
-from reports_pipeline.sensors.failure_notice import FAILURE_SENSOR_NAME
 from reports_pipeline.spec.connections import CONNECTION_KINDS
 from reports_pipeline_tests.http_server import CannedResponse, RecordingHttpServer
 from reports_pipeline_tests.report_files import (
@@ -24,6 +23,7 @@ from reports_pipeline_tests.report_files import (
     write_report,
     write_test_connections,
 )
+from reports_pipeline_tests.sensors.failure_sensor import evaluate_failure_sensor
 
 HOOK_USER = "reports"
 SECRETS = {
@@ -178,15 +178,7 @@ def run_and_notify(tmp_path, instance, echo_server, smtp_server):
     result = defs.resolve_job_def("echoed").execute_in_process(
         partition_key="2026-11-02", instance=instance, raise_on_error=False
     )
-    (record,) = instance.all_logs(result.run_id, of_type=DagsterEventType.RUN_FAILURE)
-    context = build_run_status_sensor_context(
-        sensor_name=FAILURE_SENSOR_NAME,
-        dagster_instance=instance,
-        dagster_run=instance.get_run_by_id(result.run_id),
-        dagster_event=record.dagster_event,
-        repository_def=defs.get_repository_def(),
-    ).for_run_failure()
-    defs.resolve_sensor_def(FAILURE_SENSOR_NAME)(context)
+    evaluate_failure_sensor(defs, instance, result.run_id)
     return result
 
 
@@ -273,15 +265,7 @@ def test_the_notice_scrubs_an_error_a_step_stored_unscrubbed(
 
     result = echoed.execute_in_process(instance=sqlite_instance, raise_on_error=False)
     assert leaks(serialize_value(list(sqlite_instance.all_logs(result.run_id)))) != []
-    (record,) = sqlite_instance.all_logs(result.run_id, of_type=DagsterEventType.RUN_FAILURE)
-    context = build_run_status_sensor_context(
-        sensor_name=FAILURE_SENSOR_NAME,
-        dagster_instance=sqlite_instance,
-        dagster_run=sqlite_instance.get_run_by_id(result.run_id),
-        dagster_event=record.dagster_event,
-        repository_def=defs.get_repository_def(),
-    ).for_run_failure()
-    defs.resolve_sensor_def(FAILURE_SENSOR_NAME)(context)
+    evaluate_failure_sensor(defs, sqlite_instance, result.run_id)
 
     (notice,) = smtp_server.wait_for_messages(1)
     text = notice.parsed().get_body(preferencelist=("plain",)).get_content()

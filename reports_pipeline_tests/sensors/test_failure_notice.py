@@ -8,8 +8,6 @@ import asyncssh
 import pytest
 from click.testing import CliRunner
 from dagster import (
-    DagsterEventType,
-    build_run_status_sensor_context,
     build_sensor_context,
     job,
     op,
@@ -31,6 +29,7 @@ from reports_pipeline_tests.report_files import (
     write_report,
     write_test_connections,
 )
+from reports_pipeline_tests.sensors.failure_sensor import evaluate_failure_sensor
 
 
 def failing_project(tmp_path, smtp_server):
@@ -58,15 +57,7 @@ def notify_about_failure(defs, instance, tags=None):
         partition_key="2026-11-02", instance=instance, tags=tags or {}, raise_on_error=False
     )
     assert not result.success
-    (record,) = instance.all_logs(result.run_id, of_type=DagsterEventType.RUN_FAILURE)
-    context = build_run_status_sensor_context(
-        sensor_name=FAILURE_SENSOR_NAME,
-        dagster_instance=instance,
-        dagster_run=instance.get_run_by_id(result.run_id),
-        dagster_event=record.dagster_event,
-        repository_def=defs.get_repository_def(),
-    ).for_run_failure()
-    defs.resolve_sensor_def(FAILURE_SENSOR_NAME)(context)
+    evaluate_failure_sensor(defs, instance, result.run_id)
     return result.run_id
 
 
