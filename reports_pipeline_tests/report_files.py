@@ -53,6 +53,22 @@ def smtp_connection(server) -> dict:
     return {"kind": "smtp", "host": server.host, "port": server.port, "from": "reports@example.com"}
 
 
+def s3_storage_section(server, bucket: str, staging: Path, **changes) -> dict:
+    """A ``kind: s3`` storage section on a test S3 server, under ``reports/`` (``changes``
+    override any field); its secret key is read from ``REPORTS_S3_SECRET``, which the test sets."""
+    return {
+        "kind": "s3",
+        "bucket": bucket,
+        "prefix": "reports/",
+        "region": server.region,
+        "endpoint_url": server.endpoint_url,
+        "access_key_id": server.access_key_id,
+        "secret_access_key": {"env": "REPORTS_S3_SECRET"},
+        "path": str(staging),
+        **changes,
+    }
+
+
 def write_test_connections(folder: Path, connections: dict | None = None, **sections) -> Path:
     """connections.yaml with a SQLite warehouse of test invoices (``folder/wh.sqlite``) named
     ``warehouse`` beside ``connections``, report files stored under ``folder/files``, and

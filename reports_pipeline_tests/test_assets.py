@@ -14,7 +14,12 @@ from dagster import AssetKey, AssetRecordsFilter
 
 from reports_pipeline.assets import produced_by
 from reports_pipeline.definitions import build_definitions, lazy_repository
-from reports_pipeline_tests.report_files import report_dict, write_report, write_test_connections
+from reports_pipeline_tests.report_files import (
+    report_dict,
+    s3_storage_section,
+    write_report,
+    write_test_connections,
+)
 from reports_pipeline_tests.s3_server import S3TestServer
 
 QUERY = (
@@ -132,16 +137,7 @@ def test_an_s3_stored_file_links_to_its_presigned_object(
 ):
     monkeypatch.setenv("REPORTS_S3_SECRET", s3.secret_access_key)
     bucket = s3.create_bucket()
-    storage = {
-        "kind": "s3",
-        "bucket": bucket,
-        "prefix": "archive/",
-        "region": s3.region,
-        "endpoint_url": s3.endpoint_url,
-        "access_key_id": s3.access_key_id,
-        "secret_access_key": {"env": "REPORTS_S3_SECRET"},
-        "path": str(tmp_path / "staging"),
-    }
+    storage = s3_storage_section(s3, bucket, tmp_path / "staging", prefix="archive/")
     job = build_definitions(*write_project(tmp_path, storage)).resolve_job_def("invoices")
     run = job.execute_in_process(partition_key="2026-11-02", instance=sqlite_instance)
 

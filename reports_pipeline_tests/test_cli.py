@@ -9,6 +9,7 @@ from reports_pipeline.cli import cli
 from reports_pipeline_tests.jobs.warehouses import create_sqlite_warehouse
 from reports_pipeline_tests.report_files import (
     report_dict,
+    s3_storage_section,
     smtp_connection,
     write_connections,
     write_report,
@@ -654,16 +655,7 @@ def test_fetch_from_s3_storage(tmp_path, monkeypatch):
 
     with S3TestServer() as s3:
         bucket = s3.create_bucket()
-        storage = {
-            "kind": "s3",
-            "bucket": bucket,
-            "prefix": "reports/",
-            "region": s3.region,
-            "endpoint_url": s3.endpoint_url,
-            "access_key_id": s3.access_key_id,
-            "secret_access_key": {"env": "REPORTS_S3_SECRET"},
-            "path": str(tmp_path / "staging"),
-        }
+        storage = s3_storage_section(s3, bucket, tmp_path / "staging")
         env = {**fetch_project(tmp_path, storage), "REPORTS_S3_SECRET": s3.secret_access_key}
         first, second = run_twice(tmp_path, env)
         monkeypatch.chdir(tmp_path)

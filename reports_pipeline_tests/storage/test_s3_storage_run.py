@@ -9,7 +9,12 @@ import pytest
 from dagster import DagsterEventType
 
 from reports_pipeline.definitions import build_definitions
-from reports_pipeline_tests.report_files import report_dict, write_report, write_test_connections
+from reports_pipeline_tests.report_files import (
+    report_dict,
+    s3_storage_section,
+    write_report,
+    write_test_connections,
+)
 from reports_pipeline_tests.s3_server import S3ErrorServer, S3TestServer
 
 QUERY = (
@@ -28,16 +33,9 @@ def project(tmp_path, s3, bucket, endpoint_url=None):
     write_test_connections(
         tmp_path,
         {"outbox": {"kind": "outbox", "path": str(tmp_path / "outbox")}},
-        storage={
-            "kind": "s3",
-            "bucket": bucket,
-            "prefix": "reports/",
-            "region": s3.region,
-            "endpoint_url": endpoint_url or s3.endpoint_url,
-            "access_key_id": s3.access_key_id,
-            "secret_access_key": {"env": "REPORTS_S3_SECRET"},
-            "path": str(tmp_path / "staging"),
-        },
+        storage=s3_storage_section(
+            s3, bucket, tmp_path / "staging", endpoint_url=endpoint_url or s3.endpoint_url
+        ),
     )
     write_report(
         tmp_path / "reports",
