@@ -112,7 +112,9 @@ def build_definitions(
         retention_job = build_retention_job(specs, project.connections)
         jobs.append(retention_job)
         zone = project.connections.policy.timezone
-        schedules.append(build_retention_schedule(retention_job, zone))
+        schedules.append(
+            build_retention_schedule(retention_job, zone, project.connections.policy.retention_at)
+        )
     return Definitions(
         assets=assets,
         asset_checks=asset_checks,

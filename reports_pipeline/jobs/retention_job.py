@@ -3,7 +3,8 @@
 One op, a thin adapter over :func:`reports_pipeline.retention_pass.retention_pass`: it deletes
 stored files past ``retention_days`` and runs past ``policy.run_retention_days``, and records
 what went in its metadata (counts, bytes, the paths and run ids, capped) and its log. The
-schedule ticks daily at 03:30 in the policy's time zone, when reports rarely run.
+schedule ticks daily at ``policy.retention_at`` (03:30 by default, when reports rarely run) in
+the policy's time zone.
 """
 
 from collections.abc import Sequence
@@ -36,7 +37,6 @@ from reports_pipeline.spec.report import ReportSpec
 
 RETENTION_JOB_NAME = "reports_retention"
 RETENTION_SCHEDULE_NAME = "reports_retention_schedule"
-RETENTION_CRON = "30 3 * * *"
 LISTED_IN_METADATA = 200  # paths and runs named in the metadata; the counts cover them all
 
 
@@ -109,16 +109,19 @@ def build_retention_job(specs: Sequence[ReportSpec], connections: ConnectionsFil
     return reports_retention
 
 
-def build_retention_schedule(retention_job: JobDefinition, zone: str) -> ScheduleDefinition:
-    """Daily at 03:30 in ``zone``; one run per tick."""
+def build_retention_schedule(
+    retention_job: JobDefinition, zone: str, at: str = "03:30"
+) -> ScheduleDefinition:
+    """Daily at ``at`` ("HH:MM") in ``zone``; one run per tick."""
+    hour, minute = (int(part) for part in at.split(":"))
 
     @schedule(
         name=RETENTION_SCHEDULE_NAME,
-        cron_schedule=RETENTION_CRON,
+        cron_schedule=f"{minute} {hour} * * *",
         execution_timezone=zone,
         job=retention_job,
         default_status=DefaultScheduleStatus.RUNNING,
-        description=f"Deletes old report files and runs, daily at 03:30 ({zone}).",
+        description=f"Deletes old report files and runs, daily at {at} ({zone}).",
     )
     def reports_retention_schedule(context: ScheduleEvaluationContext):
         return RunRequest(run_key=tick_run_key(context))

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Discriminator,
     Field,
@@ -344,6 +345,16 @@ class NoticePolicy(_Strict):
     ui_base_url: str = "http://127.0.0.1:3000"  # runs are linked as <ui_base_url>/runs/<id>
 
 
+def _clock(value) -> str:
+    """``"HH:MM"`` (a time of the day in the policy's time zone), normalised to two digits."""
+    match = re.match(r"^(\d{1,2}):(\d{2})$", str(value).strip())
+    if isinstance(value, bool) or not match or int(match.group(1)) > 23 or int(match.group(2)) > 59:
+        raise ValueError(f'{value!r} is not a time of day; write it as "HH:MM", e.g. "08:00"')
+    return f"{int(match.group(1)):02d}:{int(match.group(2)):02d}"
+
+
+ClockTime = Annotated[str, BeforeValidator(_clock)]
+
 DIGEST_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
@@ -353,23 +364,12 @@ class DigestPolicy(_Strict):
 
     every: Literal["week", "day"] = "week"
     on: Literal[DIGEST_WEEKDAYS] | None = None  # week: the weekday, default monday
-    at: str = "08:00"
+    at: ClockTime = "08:00"
 
     @field_validator("on", mode="before")
     @classmethod
     def _weekday(cls, value):
         return value.strip().lower() if isinstance(value, str) else value
-
-    @field_validator("at", mode="before")
-    @classmethod
-    def _clock(cls, value):
-        match = re.match(r"^(\d{1,2}):(\d{2})$", str(value).strip())
-        if isinstance(value, bool) or not match:
-            raise ValueError(f'{value!r} is not a time of day; write it as "HH:MM", e.g. "08:00"')
-        hour, minute = int(match.group(1)), int(match.group(2))
-        if hour > 23 or minute > 59:
-            raise ValueError(f'{value!r} is not a time of day; write it as "HH:MM", e.g. "08:00"')
-        return f"{hour:02d}:{minute:02d}"
 
     @model_validator(mode="after")
     def _weekday_for_weeks_only(self):
@@ -414,6 +414,8 @@ class Policy(_Strict):
     # Days finished runs stay in the run history (none: forever). The latest run and the latest
     # successful run of each job are always kept (README, "Retention").
     run_retention_days: WholeNumber(1, 36_500) | None = None
+    # When the reports_retention job runs each day, in the policy's time zone.
+    retention_at: ClockTime = "03:30"
 
     @field_validator("max_runtime", mode="before")
     @classmethod
