@@ -96,7 +96,9 @@ def reports_health(
     states = schedule_states(instance)
     health = []
     for spec in sorted(specs, key=lambda s: s.name):
-        state = states.get(schedule_name(spec.name), ScheduleState(None, None))
+        # A schedule the daemon has not seen yet (a report just deployed, or the daemon not yet
+        # started) ran nothing before now: no period due before now is late.
+        state = states.get(schedule_name(spec.name), ScheduleState(None, now))
         running = spec.enabled if state.running is None else state.running
         health.append(
             report_health(

@@ -2,6 +2,7 @@
 
 import csv
 import re
+from datetime import datetime
 
 from click.testing import CliRunner
 
@@ -372,13 +373,22 @@ def test_unexpected_errors_are_one_sentence_without_a_class_name(tmp_path, monke
     assert not re.match(r"error: (?:\w+\.)*\w+(Error|Exception):", error), error
 
 
-def set_schedule_state(instance, schedule, running: bool):
-    """Stop or start a schedule in the instance, as `dagster schedule stop/start` records it."""
+def _schedule_origin(schedule: str):
     from dagster._core.remote_origin import (
         RegisteredCodeLocationOrigin,
         RemoteInstigatorOrigin,
         RemoteRepositoryOrigin,
     )
+
+    repository = RemoteRepositoryOrigin(
+        RegisteredCodeLocationOrigin("reports_pipeline.definitions"), "__repository__"
+    )
+    return RemoteInstigatorOrigin(repository, schedule)
+
+
+def set_schedule_state(instance, schedule, running: bool, since: datetime | None = None):
+    """Stop or start a schedule in the instance, as `dagster schedule stop/start` records it
+    (started at ``since``, if given)."""
     from dagster._core.scheduler.instigation import (
         InstigatorState,
         InstigatorStatus,
@@ -386,20 +396,27 @@ def set_schedule_state(instance, schedule, running: bool):
         ScheduleInstigatorData,
     )
 
-    repository = RemoteRepositoryOrigin(
-        RegisteredCodeLocationOrigin("reports_pipeline.definitions"), "__repository__"
-    )
     status = InstigatorStatus.RUNNING if running else InstigatorStatus.STOPPED
-    origin = RemoteInstigatorOrigin(repository, schedule)
+    origin = _schedule_origin(schedule)
     existing = instance.get_instigator_state(origin.get_id(), origin.get_selector().get_id())
     if existing:
         instance.update_instigator_state(existing.with_status(status))
     else:
+        start = since.timestamp() if since else None
         instance.add_instigator_state(
             InstigatorState(
-                origin, InstigatorType.SCHEDULE, status, ScheduleInstigatorData("0 14 * * *")
+                origin, InstigatorType.SCHEDULE, status, ScheduleInstigatorData("0 14 * * *", start)
             )
         )
+
+
+def schedules_running_since(instance, defs, since: datetime) -> None:
+    """Every schedule of ``defs`` the instance has not seen yet, recorded as the daemon records
+    a schedule running by default when it first sees it (at ``since``)."""
+    for schedule in defs.get_repository_def().schedule_defs:
+        origin = _schedule_origin(schedule.name)
+        if not instance.get_instigator_state(origin.get_id(), origin.get_selector().get_id()):
+            set_schedule_state(instance, schedule.name, running=True, since=since)
 
 
 def test_list_shows_the_live_schedule_state_from_the_instance(tmp_path, sqlite_instance):

@@ -23,7 +23,7 @@ from reports_pipeline_tests.report_files import (
     write_report,
     write_test_connections,
 )
-from reports_pipeline_tests.test_cli import set_schedule_state
+from reports_pipeline_tests.test_cli import schedules_running_since, set_schedule_state
 
 NOW = datetime.now(timezone.utc)
 # A daily report whose tick was two hours ago: its due period is the day before that tick.
@@ -90,6 +90,7 @@ def deployment(tmp_path, sqlite_instance, smtp_server):
             partition_key=period, instance=sqlite_instance, raise_on_error=False
         )
     set_schedule_state(sqlite_instance, "paused_schedule", running=False)
+    schedules_running_since(sqlite_instance, defs, PAST_TICK - timedelta(days=7))
     queued_in(sqlite_instance, "overdue", DUE_PERIOD)
     return {
         "REPORTS_DIR": str(reports),

@@ -1,15 +1,19 @@
 """A late report shows on its asset page: the check ``report_delivered_on_time`` fails while
 its period is late and passes again once it is delivered, recorded only when that changes."""
 
+from datetime import timedelta
+
 from dagster import AssetCheckEvaluation, build_sensor_context
 
 from reports_pipeline.lateness_check import LATE_CHECK_NAME, late_check_key
 from reports_pipeline.sensors.late_notice import LATE_SENSOR_NAME
-from reports_pipeline_tests.sensors.test_late_notice import DUE_PERIOD, project
+from reports_pipeline_tests.sensors.test_late_notice import DUE_PERIOD, PAST_TICK, project
+from reports_pipeline_tests.test_cli import schedules_running_since
 
 
 def tick(defs, instance) -> list[AssetCheckEvaluation]:
     """One tick of the late-notice sensor; its check results recorded as the daemon does."""
+    schedules_running_since(instance, defs, PAST_TICK - timedelta(days=7))
     context = build_sensor_context(instance=instance, repository_def=defs.get_repository_def())
     result = defs.resolve_sensor_def(LATE_SENSOR_NAME).evaluate_tick(context)
     for event in result.asset_events:
@@ -60,6 +64,7 @@ def test_a_report_on_time_and_never_late_records_nothing(tmp_path, sqlite_instan
 
 def test_executing_the_check_evaluates_it_now(tmp_path, sqlite_instance, smtp_server):
     defs = project(tmp_path, smtp_server, "overdue")
+    schedules_running_since(sqlite_instance, defs, PAST_TICK - timedelta(days=7))
     result = defs.resolve_implicit_global_asset_job_def().execute_in_process(
         instance=sqlite_instance
     )

@@ -14,6 +14,7 @@ from reports_pipeline_tests.report_files import (
     write_report,
     write_test_connections,
 )
+from reports_pipeline_tests.test_cli import schedules_running_since
 
 # Daily reports whose latest tick was two hours ago, due for the day before it.
 PAST_TICK = (datetime.now(timezone.utc) - timedelta(hours=2)).replace(second=0, microsecond=0)
@@ -66,6 +67,8 @@ def test_each_owner_gets_one_digest_of_their_reports_runs(tmp_path, sqlite_insta
     assert not failed.success
     assert run_period(defs, "usage", sqlite_instance).success
     smtp_server.wait_for_messages(2)  # the two reports that ran, to their reader
+    # The daemon has run these schedules for a week: their earlier ticks were theirs to run.
+    schedules_running_since(sqlite_instance, defs, PAST_TICK - timedelta(days=7))
 
     result = defs.resolve_job_def(DIGEST_JOB_NAME).execute_in_process(instance=sqlite_instance)
     assert result.success

@@ -13,7 +13,7 @@ from reports_pipeline_tests.report_files import (
     write_report,
     write_test_connections,
 )
-from reports_pipeline_tests.test_cli import set_schedule_state
+from reports_pipeline_tests.test_cli import schedules_running_since, set_schedule_state
 
 # Daily reports whose tick was two hours ago: due for the day before that tick, and late.
 PAST_TICK = datetime.now(timezone.utc) - timedelta(hours=2)
@@ -43,6 +43,8 @@ def project(tmp_path, smtp_server, *names):
 
 def evaluate(defs, instance):
     """One tick of the sensor as the daemon runs it; returns its skip message."""
+    # The daemon has run these schedules for a week: their earlier ticks were theirs to run.
+    schedules_running_since(instance, defs, PAST_TICK - timedelta(days=7))
     context = build_sensor_context(instance=instance, repository_def=defs.get_repository_def())
     result = defs.resolve_sensor_def(LATE_SENSOR_NAME).evaluate_tick(context)
     assert result.run_requests == []
@@ -105,3 +107,18 @@ def test_no_late_report_says_so(tmp_path, sqlite_instance, smtp_server):
     )
     assert evaluate(defs, sqlite_instance) == "no late reports"
     assert len(smtp_server.wait_for_messages(1)) == 1  # only the report itself
+
+
+def test_a_report_the_daemon_has_not_run_yet_is_not_late_for_earlier_ticks(
+    tmp_path, sqlite_instance, smtp_server
+):
+    # A report just deployed (or a daemon just started): its schedule has no state in the
+    # instance yet, and ticks before now were never its to run. The sensor may evaluate before
+    # the scheduler first records the schedule.
+    defs = project(tmp_path, smtp_server, "new_report")
+    context = build_sensor_context(
+        instance=sqlite_instance, repository_def=defs.get_repository_def()
+    )
+    result = defs.resolve_sensor_def(LATE_SENSOR_NAME).evaluate_tick(context)
+    assert result.skip_message == "no late reports"
+    assert smtp_server.messages == []

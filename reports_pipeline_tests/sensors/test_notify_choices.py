@@ -14,6 +14,7 @@ from reports_pipeline_tests.report_files import (
     write_report,
     write_test_connections,
 )
+from reports_pipeline_tests.test_cli import schedules_running_since
 
 PAST_TICK = datetime.now(timezone.utc) - timedelta(hours=2)
 DUE_PERIOD = f"{PAST_TICK.date() - timedelta(days=1)}"
@@ -39,6 +40,8 @@ def project(tmp_path, smtp_server, *reports):
 
 
 def evaluate(defs, instance, sensor_name, cursor=None):
+    # The daemon has run these schedules for a week: their earlier ticks were theirs to run.
+    schedules_running_since(instance, defs, PAST_TICK - timedelta(days=7))
     context = build_sensor_context(
         instance=instance, cursor=cursor, repository_def=defs.get_repository_def()
     )
