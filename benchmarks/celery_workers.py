@@ -23,7 +23,6 @@ One run each on a shared machine: read the ratios, not the seconds.
 """
 
 import argparse
-import os
 import resource
 import sys
 import tempfile
@@ -32,6 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from process_cpu import PROCESS_GROUP, cpu_seconds  # noqa: E402
 
 from reports_pipeline_tests.celery_workers import (  # noqa: E402
     celery_deployment,
@@ -87,18 +88,7 @@ def write_deployment(folder: Path, reports: int) -> list[str]:
 
 
 def process_group_cpu(group: int) -> float:
-    """CPU seconds (user + system, reaped children included) of every process in a group."""
-    ticks = 0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue  # ended meanwhile
-        if int(fields[2]) == group:
-            ticks += sum(int(value) for value in fields[11:15])
-    return ticks / os.sysconf("SC_CLK_TCK")
+    return cpu_seconds(PROCESS_GROUP, group)
 
 
 def run_burst(names: list[str], env: dict, folder: Path) -> tuple[float, float]:

@@ -54,6 +54,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import yaml
+from process_cpu import SESSION, cpu_seconds
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -594,17 +595,7 @@ def _wait_for_code_server(port: int, env: dict, timeout: float = 1800) -> None:
 
 def _session_cpu(session: int) -> float:
     """CPU seconds of every process in a session, with the children they have already reaped."""
-    ticks = 0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:  # ended meanwhile
-            continue
-        if int(fields[3]) == session:  # field 6 of stat: the session id
-            ticks += sum(int(x) for x in fields[11:15])  # utime stime cutime cstime
-    return ticks / os.sysconf("SC_CLK_TCK")
+    return cpu_seconds(SESSION, session)
 
 
 def _due_minute(lead_s: float) -> datetime:
