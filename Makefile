@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export DAGSTER_HOME := $(CURDIR)/var/dagster_home
 DEV_PORT ?= 3000
 
-.PHONY: install dev test test-explore lint clean
+.PHONY: install system-packages dev test test-explore lint clean
 
 $(BIN)/reports: setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -13,7 +13,12 @@ $(BIN)/reports: setup.py
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
-install: $(BIN)/reports
+# Fonts for PDF text in any script (and, for the tests, Chromium): Debian packages, installed
+# when missing (scripts/system-packages.sh says what to run when it cannot).
+system-packages:
+	@scripts/system-packages.sh $(if $(filter test,$(MAKECMDGOALS)),--test)
+
+install: system-packages $(BIN)/reports
 
 # Dagster UI on http://127.0.0.1:3000 (or DEV_PORT) plus the daemon; SQLite storage under
 # var/dagster_home.
