@@ -6,9 +6,10 @@ import sys
 import textwrap
 
 import pytest
-from dagster import DefaultScheduleStatus, DefaultSensorStatus, SkipReason, build_sensor_context
+from dagster import DefaultScheduleStatus, DefaultSensorStatus, build_sensor_context
 
 from reports_pipeline.definitions import build_definitions, defs, lazy_repository
+from reports_pipeline.sensors.invalid_report_file import InvalidReportFile
 from reports_pipeline_tests.report_files import report_dict, write_report
 
 SHIPPED = {
@@ -81,9 +82,8 @@ def test_bad_file_among_good_ones_is_a_visible_sensor_and_the_good_ones_load(tmp
     assert sensor.name.startswith("invalid_report_file__") and sensor.name.endswith("broken_yaml")
     assert sensor.default_status == DefaultSensorStatus.RUNNING
     assert "broken.yaml:" in sensor.description and "format:" in sensor.description
-    result = sensor(build_sensor_context())
-    assert isinstance(result, SkipReason)
-    assert "'json' or 'parquet' (got 'docx')" in result.skip_message
+    with pytest.raises(InvalidReportFile, match=r"'json' or 'parquet' \(got 'docx'\)"):
+        sensor(build_sensor_context())
 
 
 def test_broken_connections_file_is_visible_and_reports_using_it_are_too(tmp_path):

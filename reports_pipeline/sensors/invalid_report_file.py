@@ -1,7 +1,9 @@
 """A visible marker in the Dagster UI for each report file that does not load.
 
 Good reports keep loading when one file is broken; the broken file becomes a sensor whose
-description and every tick show the validation errors, like a broken-DAG banner.
+description shows the validation errors and whose every tick fails with them, like a broken-DAG
+banner: a failed tick is red in the UI's automation overview, where a skipped one would pass for
+a healthy sensor with nothing to do.
 """
 
 import hashlib
@@ -9,7 +11,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 
-from dagster import DefaultSensorStatus, SensorDefinition, SkipReason, sensor
+from dagster import DefaultSensorStatus, SensorDefinition, sensor
 
 from reports_pipeline.spec.yaml_source import SpecError
 
@@ -18,6 +20,10 @@ _INTERVAL_SECONDS = 3600
 _PREFIX = "invalid_report_file__"
 _MAX_NAME = 120
 _MAX_ERRORS_SHOWN = 50  # a file can hold thousands of mistakes; `reports validate` lists them all
+
+
+class InvalidReportFile(Exception):
+    """A report file that does not load; the message is its errors, one per line."""
 
 
 def _slug(file: str) -> str:
@@ -66,6 +72,6 @@ def build_invalid_report_file_sensor(
         minimum_interval_seconds=_INTERVAL_SECONDS,
     )
     def invalid_report_file(_context):
-        return SkipReason(f"{file} does not load; fix it and reload the code location:\n{message}")
+        raise InvalidReportFile(message)
 
     return invalid_report_file

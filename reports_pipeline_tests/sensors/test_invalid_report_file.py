@@ -1,9 +1,10 @@
 """The marker sensor of a broken report file: a name of its own, its errors in view."""
 
 import pytest
-from dagster import DefaultSensorStatus, SkipReason, build_sensor_context
+from dagster import DefaultSensorStatus, build_sensor_context
 
 from reports_pipeline.sensors.invalid_report_file import (
+    InvalidReportFile,
     build_invalid_report_file_sensor,
     invalid_file_sensor_name,
     invalid_file_sensor_names,
@@ -46,14 +47,20 @@ def test_long_paths_that_share_a_prefix_stay_distinct_and_short():
     assert all(len(name) <= 120 for name in names.values())
 
 
-def test_the_sensor_shows_the_errors_and_skips_every_tick():
-    errors = [SpecError("r.yaml", 3, "format", "unknown format 'docx'")]
+def test_the_sensor_shows_the_errors_and_every_tick_fails_with_them_one_per_line():
+    errors = [
+        SpecError("r.yaml", 3, "format", "unknown format 'docx'"),
+        SpecError("r.yaml", 7, "owner", "value is not a valid email address"),
+    ]
     sensor = build_invalid_report_file_sensor("r.yaml", errors)
     assert sensor.default_status == DefaultSensorStatus.RUNNING
     assert "r.yaml:3: format: unknown format 'docx'" in sensor.description
-    result = sensor(build_sensor_context())
-    assert isinstance(result, SkipReason)
-    assert "r.yaml:3: format: unknown format 'docx'" in result.skip_message
+    with pytest.raises(InvalidReportFile) as raised:
+        sensor(build_sensor_context())
+    assert str(raised.value).splitlines() == [
+        "r.yaml:3: format: unknown format 'docx'",
+        "r.yaml:7: owner: value is not a valid email address",
+    ]
 
 
 def test_thousands_of_errors_are_summed_up_not_all_shown():
