@@ -40,6 +40,20 @@ def test_every_shipped_report_is_a_job_with_a_running_schedule():
         assert steps == ["deliver_1_email", "fetch_and_render", "persist"]
 
 
+def test_shipped_schedules_say_their_cadence_in_words():
+    descriptions = {name: defs.get_schedule_def(f"{name}_schedule").description for name in SHIPPED}
+    assert descriptions == {
+        "daily_invoices": "Invoices issued yesterday: every day at 07:00 (America/New_York)",
+        "monthly_product_usage": (
+            "Monthly product usage by feature: on the 1st of every month at 06:00 (Europe/Berlin)"
+        ),
+        "overdue_invoices_live": "Overdue invoices (live): every 2 minutes",
+        "weekly_revenue_by_region": (
+            "Weekly revenue by region: every Monday at 08:00 (America/New_York)"
+        ),
+    }
+
+
 def test_the_owners_digest_is_a_job_with_a_running_weekly_schedule():
     schedule = defs.get_schedule_def("reports_digest_schedule")
     assert schedule.job_name == "reports_digest"

@@ -10,6 +10,7 @@ from dagster import (
 )
 
 from reports_pipeline.scheduling.cadence import schedule_cron
+from reports_pipeline.scheduling.cadence_words import cadence_words
 from reports_pipeline.scheduling.due import NotDue, due_at
 from reports_pipeline.scheduling.run_requests import run_request
 from reports_pipeline.spec.report import ReportSpec
@@ -31,7 +32,7 @@ def build_report_schedule(spec: ReportSpec, report_job: JobDefinition) -> Schedu
         default_status=(
             DefaultScheduleStatus.RUNNING if spec.enabled else DefaultScheduleStatus.STOPPED
         ),
-        description=f"{spec.display_title}: every {spec.schedule.every}, {spec.timezone}",
+        description=f"{spec.display_title}: {cadence_words(spec.schedule, spec.timezone)}",
     )
     def report_schedule(context: ScheduleEvaluationContext):
         outcome = due_at(spec.schedule, partitions_def, context.scheduled_execution_time)
