@@ -21,6 +21,8 @@ from dagster import (
     ScheduleDefinition,
     SensorDefinition,
 )
+# Resource instances as the definitions Dagster binds; `Definitions` does the same to its own.
+from dagster._core.execution.build_resources import wrap_resources_for_execution
 
 from reports_pipeline import locations
 from reports_pipeline.assets import report_asset_spec
@@ -66,10 +68,13 @@ def build_definitions(
     )
     jobs, schedules, reports, assets, asset_checks = [], [], [], [], []
     broken = project.errors_by_file()
+    resources = wrap_resources_for_execution(build_resources(project.connections))
     for report in project.reports:
         try:
             partitions_def = partitions_definition(report.spec.schedule)
-            report_job = build_report_job(report, project.connections, partitions_def)
+            report_job = with_own_resources(
+                build_report_job(report, project.connections, partitions_def), resources
+            )
             asset = report_asset_spec(report.spec, partitions_def)  # the report's file archive
             schedules.append(build_report_schedule(report.spec, report_job))
         except Exception as exc:  # one unexpected failure must not hide every other report
@@ -121,8 +126,23 @@ def build_definitions(
         jobs=jobs,
         schedules=schedules,
         sensors=sensors,
-        resources=build_resources(project.connections),
+        resources=resources,
     )
+
+
+def with_own_resources(
+    job: JobDefinition, resources: Mapping[str, ResourceDefinition]
+) -> JobDefinition:
+    """``job`` bound to the resources its steps use, not to every connection.
+
+    `Definitions` binds every top-level resource to each job that lacks one, and each bound
+    resource's config schema becomes part of the job's snapshot: with a dozen connections that
+    was three quarters of a report job's snapshot, which the webserver and the daemon fetch for
+    every report (README, "Scale"). A job that still lacks a resource (one needing another
+    resource) gets them all from `Definitions`, as before.
+    """
+    own = {key: resources[key] for key in job.required_resource_keys if key in resources}
+    return job.with_top_level_resources({**job.resource_defs, **own})
 
 
 def deployed_report_file(name: str) -> str | None:
@@ -155,11 +175,13 @@ def build_one_job(name: str, report_file: Path, connections_file: Path) -> JobDe
     if [report.spec.name for report in project.reports] != [name]:
         return None
     (report,) = project.reports
-    report_job = build_report_job(
-        report, project.connections, partitions_definition(report.spec.schedule)
+    resources = wrap_resources_for_execution(build_resources(project.connections))
+    report_job = with_own_resources(
+        build_report_job(report, project.connections, partitions_definition(report.spec.schedule)),
+        resources,
     )
     # Bound to the top-level resources exactly as in the full load.
-    single = Definitions(jobs=[report_job], resources=build_resources(project.connections))
+    single = Definitions(jobs=[report_job], resources=resources)
     return single.get_repository_def().get_job(name)
 
 

@@ -249,3 +249,36 @@ def test_without_a_deployment_a_name_claimed_twice_goes_to_neither_file(tmp_path
     write_report(reports, report_dict(name="twice"), "a.yaml")
     write_report(reports, report_dict(name="twice"), "b.yaml")
     assert not lazy_repository([reports], tmp_path / "none.yaml").has_job("twice")
+
+
+def test_a_report_job_carries_only_the_resources_its_steps_use(tmp_path):
+    # Each bound resource's config schema is part of the job's snapshot, which the webserver
+    # and daemon fetch for every report: other connections must not ride along.
+    from reports_pipeline_tests.report_files import write_test_connections
+
+    connections = write_test_connections(
+        tmp_path,
+        {
+            "mail": {"kind": "smtp", "host": "127.0.0.1", "port": 2525, "from": "r@example.com"},
+            "hook": {"kind": "webhook", "url": "https://hooks.example.com/x"},
+            "other_warehouse": {"kind": "sql", "url": "sqlite:///" + str(tmp_path / "o.sqlite")},
+        },
+    )
+    write_report(
+        tmp_path / "reports",
+        report_dict(
+            name="csv_by_mail",
+            source={"connection": "warehouse", "sql": "select 1 as one"},
+            deliver=[{"email": {"connection": "mail", "to": ["a@example.com"]}}],
+        ),
+    )
+    definitions = build_definitions([tmp_path / "reports"], connections)
+    job = definitions.resolve_job_def("csv_by_mail")
+    assert {"warehouse", "mail", "report_storage"} <= set(job.resource_defs)
+    assert not {"hook", "other_warehouse"} & set(job.resource_defs)
+    resources_config = job.run_config_schema.config_type.fields["resources"].config_type.fields
+    assert "hook" not in resources_config and "warehouse" in resources_config
+    # Every connection is still a resource of the location, shown on its Resources page.
+    assert {"hook", "other_warehouse"} <= set(
+        definitions.get_repository_def().get_top_level_resources()
+    )
