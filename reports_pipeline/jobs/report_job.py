@@ -25,6 +25,7 @@ from reports_pipeline.jobs.run_limits import max_runtime_tags
 from reports_pipeline.render import ReportDocument, render_file
 from reports_pipeline.render.fingerprint import DataFingerprintTap, content_fingerprint
 from reports_pipeline.render.preview import PreviewTap
+from reports_pipeline.report_page import report_job_metadata, report_page
 from reports_pipeline.resources.storage import STORAGE_RESOURCE_KEY
 from reports_pipeline.scheduling.run_period import period_of_run
 from reports_pipeline.spec.connections import DEMO_WAREHOUSE, ConnectionsFile
@@ -261,7 +262,7 @@ def build_report_job(
 
     @job(
         name=spec.name,
-        description=spec.description or spec.display_title,
+        description=report_page(report, connections),  # the job page shows the whole report
         partitions_def=partitions_def,
         executor_def=report_executor(),  # in the run's process, or Celery workers
         tags={
@@ -269,7 +270,7 @@ def build_report_job(
             REPORT_FILE_TAG: report.shown_as,
             **max_runtime_tags(spec.max_runtime or connections.policy.max_runtime),
         },
-        metadata={"report file": report.shown_as, "owner": str(spec.owner)},
+        metadata=report_job_metadata(report, connections),
     )
     def report_job():
         stored = persist.alias("persist")(fetch_and_render.alias("fetch_and_render")())
