@@ -56,6 +56,8 @@ setup(
             "pypdf>=4",
             "pypdfium2>=4",
             "psutil>=5.9",  # tests find and kill the process of a run mid-delivery
+            # The UI test drives Debian's chromium (make test installs it); never a downloaded one.
+            "playwright>=1.40",
             "ruff",
             # The Celery executor's tests run in CI like every other.
             f"dagster-celery=={DAGSTER_LIBS_VERSION}",
