@@ -209,11 +209,12 @@ def run(
     from reports_pipeline.run_history import step_outcomes
 
     project = _load((), connections)
-    _report(project, name)
+    loaded = _report(project, name)
     with _dagster_logs(verbose):
         defs = build_definitions(connections_file=Path(connections) if connections else None)
         report_job = defs.resolve_job_def(name)
     partition_key, tags = _run_selection(report_job.partitions_def, name, period_key)
+    click.echo(f"{name}: {_period_words(report_job.partitions_def, loaded.spec, period_key)}")
     tags = {**tags, **_code_location_tags(defs)}
     if force:
         tags[FORCE_TAG] = "true"
@@ -315,6 +316,22 @@ def _run_selection(partitions_def, name: str, period_key: str | None) -> tuple[s
             f"in --period {period_key} the first period comes after the last"
         )
     return None, {ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last}
+
+
+def _period_words(partitions_def, spec, period_key: str | None) -> str:
+    """The period a run covers, as people read it: key, local start and end, zone."""
+    from reports_pipeline.scheduling.cadence import once_period, period_for_key
+
+    if partitions_def is None:
+        first = last = once_period(spec.schedule)
+        key = "once"
+    else:
+        first_key, _, last_key = period_key.partition("..")
+        first = period_for_key(partitions_def, first_key)
+        last = period_for_key(partitions_def, last_key or first_key)
+        key = period_key
+    zone = first.start.tzinfo
+    return f"period {key}, {first.start:%Y-%m-%d %H:%M} to {last.end:%Y-%m-%d %H:%M} ({zone})"
 
 
 def _report(project: ReportProject, name: str):

@@ -21,6 +21,10 @@ class SqlWarehouse(ConfigurableResource):
     def _engine_url(self) -> str:
         return self.url
 
+    def engine_url(self) -> str:
+        """The SQLAlchemy URL to connect with (the demo warehouse is generated if absent)."""
+        return self._engine_url()
+
     def stream(
         self, sql: str, params: dict, timeout: timedelta | None = None
     ) -> Iterator[pa.RecordBatch]:

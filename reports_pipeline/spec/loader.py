@@ -25,6 +25,7 @@ from reports_pipeline.spec.connections import (
 from reports_pipeline.spec.errors import field_path, validation_errors
 from reports_pipeline.spec.notify_recipients import check_notify_recipients
 from reports_pipeline.spec.policy import check_min_interval
+from reports_pipeline.spec.relative_paths import anchored_connections
 from reports_pipeline.spec.report import FORMAT_OPTIONS, ReportSpec
 from reports_pipeline.spec.yaml_source import (
     MAX_FILE_BYTES,
@@ -162,7 +163,8 @@ def load_connections(path: Path | None) -> tuple[ConnectionsFile, list[SpecError
         # and report the file, so that reports naming its connections fail visibly.
         return ConnectionsFile().with_builtins(), errors
     named = connections.model_copy(update={"connections": parsed})
-    return named.with_builtins(), []
+    # Relative paths mean beside this file, wherever the command runs (spec/relative_paths.py).
+    return anchored_connections(named.with_builtins(), path.parent), []
 
 
 def _storage_by_kind(data: dict, document: YamlDocument) -> tuple[dict, list[SpecError]]:
