@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import click
 
 from reports_pipeline import locations
+from reports_pipeline.check_command import check, report_check, tables
 from reports_pipeline.spec.loader import ReportProject, load_project
 
 
@@ -45,9 +46,17 @@ def cli() -> None:
 @click.option(
     "--strict", is_flag=True, help="Fail (exit code 1) on warnings too, not only on errors."
 )
-def validate(paths: tuple[str, ...], connections: str | None, strict: bool) -> None:
+@click.option(
+    "--connect",
+    is_flag=True,
+    help="Then have each report's database check its query, as `reports check` does.",
+)
+def validate(paths: tuple[str, ...], connections: str | None, strict: bool, connect: bool) -> None:
     """Check report files (or folders of them) against the spec and connections.yaml."""
     project = _load(paths, connections)
+    if connect:
+        report_check(project, strict)
+        return
     for problem in sorted(project.errors + project.warnings, key=lambda e: (e.file, e.line)):
         click.echo(str(problem))
     broken = len(project.errors_by_file())
@@ -581,3 +590,7 @@ def retention(dry_run: bool, connections: str | None) -> None:
         except DeliveryError as exc:  # S3 refused or unreachable
             raise click.ClickException(str(exc)) from None
     click.echo("\n".join(retention_lines(result)))
+
+
+cli.add_command(check)
+cli.add_command(tables)
