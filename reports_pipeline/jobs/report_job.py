@@ -115,6 +115,24 @@ def _content_fingerprint(report: LoadedReport, data_sha256: str) -> str:
     )
 
 
+def _source_batches(spec: ReportSpec, warehouse, period):
+    """The period's rows as record batches: the query's, or the report type's."""
+    source = spec.source
+    if source.report_type:
+        from reports_pipeline.report_types.batches import report_type_batches
+
+        return report_type_batches(
+            source.report_type,
+            source.params,
+            warehouse=warehouse,
+            period=period,
+            timezone=spec.timezone,
+            timeout=source.timeout,
+        )
+    params = {**source.params, "period_start": period.start, "period_end": period.end}
+    return warehouse.stream(source.sql, params, timeout=source.timeout)
+
+
 def build_report_job(
     report: LoadedReport, connections: ConnectionsFile, partitions_def
 ) -> JobDefinition:
@@ -140,18 +158,13 @@ def build_report_job(
         storage = getattr(context.resources, STORAGE_RESOURCE_KEY)
         warehouse = getattr(context.resources, source_key)
         staged = storage.staging_path(spec.name, period.key, spec.extension, context.run_id)
-        params = {**spec.source.params, "period_start": period.start, "period_end": period.end}
         # Imported here: SQLAlchemy is only needed by runs, not by every load of the code.
         from reports_pipeline.warehouse.fetch import QueryError, QueryTimeout
 
         try:
-            batches = PreviewTap(
-                warehouse.stream(spec.source.sql, params, timeout=spec.source.timeout)
-            )
+            batches = PreviewTap(_source_batches(spec, warehouse, period))
             data = DataFingerprintTap(batches)  # hashes the rows as they stream past
-            result = render_file(
-                spec.format, data, staged, spec.options, _document(report, period)
-            )
+            result = render_file(spec.format, data, staged, spec.options, _document(report, period))
         except (QueryError, QueryTimeout) as exc:
             staged.unlink(missing_ok=True)  # no attempt leaves its staged file behind
             failed = fetch_failure(

@@ -78,7 +78,8 @@ def _copy_key(spec: ReportSpec, connections: ConnectionsFile) -> tuple:
     """What makes two reports the same delivery: source, schedule and recipients."""
     source = (
         _source_connection(spec),
-        " ".join(str(spec.source.sql).split()),
+        spec.source.report_type,
+        " ".join((spec.source.sql or "").split()),
         json.dumps(spec.source.params, sort_keys=True, default=str),
     )
     schedule = spec.schedule

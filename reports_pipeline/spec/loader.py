@@ -27,6 +27,7 @@ from reports_pipeline.spec.notify_recipients import check_notify_recipients
 from reports_pipeline.spec.policy import check_min_interval
 from reports_pipeline.spec.relative_paths import anchored_connections
 from reports_pipeline.spec.report import FORMAT_OPTIONS, ReportSpec
+from reports_pipeline.spec.report_type_check import report_type_errors, source_connection_kinds
 from reports_pipeline.spec.yaml_source import (
     MAX_FILE_BYTES,
     Location,
@@ -205,6 +206,9 @@ def parse_report(document: YamlDocument) -> ReportSpec:
         raise SpecFileError(
             validation_errors(exc, document, options_model, prefix=("format_options",))
         ) from None
+    type_errors = report_type_errors(spec, document)
+    if type_errors:
+        raise SpecFileError(type_errors)
     return spec
 
 
@@ -276,7 +280,10 @@ def check_report(
                 )
 
     check_connection(
-        ("source", "connection"), spec.source.connection or DEMO_WAREHOUSE, SQL_KINDS, "a source"
+        ("source", "connection"),
+        spec.source.connection or DEMO_WAREHOUSE,
+        source_connection_kinds(spec, SQL_KINDS),
+        f"report type {spec.source.report_type}" if spec.source.report_type else "a source",
     )
     policy = connections.policy
     errors.extend(check_min_interval(spec, document, policy))

@@ -77,6 +77,9 @@ def _as_list(value: Any) -> Any:
 class Source(_Strict):
     connection: str | None = None
     sql: str | None = None
+    # A Python report type (reports_pipeline.report_types) instead of sql; its name and params
+    # are checked against the registry by spec.report_type_check, not here.
+    report_type: str | None = None
     params: dict[str, Any] = {}
     timeout: Duration(at_most=MAX_RUNTIME_LIMIT) | None = None
     # A query over its timeout is usually too slow every time; a busy warehouse is the exception.
@@ -99,10 +102,25 @@ class Source(_Strict):
                 raise ValueError(f"parameter name '{key}' must be an identifier (used as :{key})")
         return value
 
+    @field_validator("report_type")
+    @classmethod
+    def _type_name(cls, value):
+        if value is not None and not value.strip():
+            raise ValueError("the report type's name is empty; e.g. report_type: invoice_aging")
+        return value
+
     @model_validator(mode="after")
     def _has_query(self):
+        if self.sql and self.report_type:
+            raise ValueError(
+                "a source has either sql: or report_type:, not both; keep the one to run"
+            )
+        if self.report_type:
+            return self
         if not self.sql:
-            raise ValueError("a source needs sql: (the query to run)")
+            raise ValueError(
+                "a source needs sql: (the query to run) or report_type: (a registered report type)"
+            )
         check_no_quoted_parameters(self.sql, {*self.params, "period_start", "period_end"})
         return self
 
