@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import math
 import re
+import warnings
 from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
@@ -12,6 +13,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from reports_pipeline.render.fonts import SANS, SANS_CSS
 from reports_pipeline.spec.report import ChartOptions
 
 FIGURE_SIZE = (9.0, 3.4)  # inches; the page scales it to its width
@@ -58,8 +60,13 @@ def render_chart_svg(chart: ChartOptions, x_values: Sequence, y_values: Sequence
     Rows with the same x are summed, and rows with a NULL x or y skipped. Bars: one per x
     value in order of appearance, at most ``MAX_BARS`` (the chart says how many were left
     out). Lines over numbers, dates or timestamps are time series: sorted by x, on a date
-    axis; over text they follow the row order. Text is drawn as paths, so the SVG needs no
-    font and no external resource, and the same input gives the same SVG.
+    axis; over text they follow the row order. The SVG loads no external resource, and the
+    same input gives the same SVG.
+
+    Text stays text (``<text>`` in the report's font stack): WeasyPrint or the browser draws
+    it with the fonts that draw the table, color emoji included, which matplotlib cannot draw
+    (it has no color bitmap fonts). matplotlib lays the text out with DejaVu Sans and Noto
+    Sans CJK, the fonts that draw it, so labels are placed for their real width.
     """
     # matplotlib takes about a second to import; only reports with a chart pay for it.
     import matplotlib
@@ -77,9 +84,9 @@ def render_chart_svg(chart: ChartOptions, x_values: Sequence, y_values: Sequence
         left_out = len(points) - MAX_BARS
         points = points[:MAX_BARS]
     style = {
-        "svg.fonttype": "path",
+        "svg.fonttype": "none",
         "svg.hashsalt": "reports_pipeline",  # stable element ids
-        "font.family": "DejaVu Sans",
+        "font.family": list(SANS),
         "font.size": 8,
         "axes.spines.top": False,
         "axes.spines.right": False,
@@ -118,13 +125,22 @@ def render_chart_svg(chart: ChartOptions, x_values: Sequence, y_values: Sequence
         axes.set_xlabel(chart.x)
         axes.set_ylabel(chart.y)
         buffer = io.StringIO()
-        figure.savefig(buffer, format="svg", metadata={"Date": None})
+        with warnings.catch_warnings():
+            # "Glyph ... missing from font(s)": an emoji, which the PDF or the browser draws.
+            warnings.filterwarnings("ignore", "Glyph .* missing from font", UserWarning)
+            figure.savefig(buffer, format="svg", metadata={"Date": None})
     svg = buffer.getvalue()
     svg = svg[svg.index("<svg") :]  # no XML declaration or doctype: it goes inline
-    return _METADATA.sub("", svg, count=1)  # RDF naming matplotlib and its URL
+    svg = _METADATA.sub("", svg, count=1)  # RDF naming matplotlib and its URL
+    # The stack with its generic family, for whoever draws the text (and picks an emoji font).
+    return _TEXT_FONT.sub(lambda match: match[1] + _SVG_FONT_FAMILY, svg)
 
 
 _METADATA = re.compile(r"\s*<metadata>.*?</metadata>", re.DOTALL)
+# The font-family in a <text> element's style attribute (a label's own text is escaped, so it
+# can never look like the start of an element).
+_TEXT_FONT = re.compile(r'(<text style="[^"]*?font-family: )[^;"]*')
+_SVG_FONT_FAMILY = SANS_CSS.replace('"', "'")  # inside a double-quoted attribute
 
 
 def _continuous(value: Any) -> bool:

@@ -28,6 +28,7 @@ from markupsafe import Markup
 from reports_pipeline.render import ReportDocument
 from reports_pipeline.render.cell_cap import cap_cell, cut_column
 from reports_pipeline.render.chart import check_chart_columns, is_numeric, render_chart_svg
+from reports_pipeline.render.fonts import MONO_CSS, SANS_CSS
 from reports_pipeline.spec.report import DocumentOptions, HtmlOptions, PdfOptions
 from reports_pipeline.templating import ConfinedFileSystemLoader, PeriodContext
 
@@ -285,6 +286,9 @@ def _context(
         "chart": options.chart.model_dump() if options.chart else None,
         "chart_svg": chart_svg,
         "listing": listing,
+        # Markup: CSS in <style>, where an escaped quote would break the declaration.
+        "font_family": Markup(SANS_CSS),
+        "mono_font_family": Markup(MONO_CSS),
     }
 
 
