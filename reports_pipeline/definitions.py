@@ -21,6 +21,7 @@ from dagster import (
     ScheduleDefinition,
     SensorDefinition,
 )
+
 # Resource instances as the definitions Dagster binds; `Definitions` does the same to its own.
 from dagster._core.execution.build_resources import wrap_resources_for_execution
 
@@ -34,6 +35,7 @@ from reports_pipeline.jobs.retention_job import (
     retention_configured,
 )
 from reports_pipeline.lateness_check import build_lateness_checks
+from reports_pipeline.location_scope import WHOLE_DEPLOYMENT, LocationScope
 from reports_pipeline.report_index import files_declaring
 from reports_pipeline.resources.connections import build_resources
 from reports_pipeline.scheduling.cadence import partitions_definition
@@ -58,18 +60,30 @@ REPOSITORY_NAME = "__repository__"
 
 
 def build_definitions(
-    reports: list[Path] | None = None, connections_file: Path | None = None
+    reports: list[Path] | None = None,
+    connections_file: Path | None = None,
+    scope: LocationScope | None = None,
 ) -> Definitions:
-    """Definitions for every valid report; each invalid file becomes a sensor showing its errors."""
+    """Definitions for every valid report; each invalid file becomes a sensor showing its errors.
+
+    ``scope`` narrows them for one of several code locations (``folder_locations``); without
+    it this location is the whole deployment.
+    """
+    scope = scope or WHOLE_DEPLOYMENT
     project = load_project(
-        reports or [locations.reports_dir()],
+        reports if reports is not None else [locations.reports_dir()],
         connections_file or locations.connections_path(),
         deployed_file=deployed_report_file,
     )
     jobs, schedules, reports, assets, asset_checks = [], [], [], [], []
     broken = project.errors_by_file()
+    for report, error in scope.refused(project.reports, deployed_report_file):
+        broken.setdefault(report.shown_as, []).append(error)
+    refused = set(broken)
     resources = wrap_resources_for_execution(build_resources(project.connections))
-    for report in project.reports:
+    for report in project.reports if scope.report_jobs else []:
+        if report.shown_as in refused:
+            continue
         try:
             partitions_def = partitions_definition(report.spec.schedule)
             report_job = with_own_resources(
@@ -85,6 +99,8 @@ def build_definitions(
         jobs.append(report_job)
         assets.append(asset)
         reports.append((report.spec, report_job))
+    if not scope.report_jobs:
+        broken = {}  # shown by the locations of the reports
     sensor_names = invalid_file_sensor_names(broken)  # distinct even where slugs collide
     sensors = [
         build_invalid_report_file_sensor(f, errors, sensor_names[f]) for f, errors in broken.items()
@@ -98,28 +114,15 @@ def build_definitions(
         asset_checks.append(build_lateness_checks([spec for spec, _ in reports]))
         if any(wants_success_notice(spec) for spec, _ in reports):
             sensors.append(build_success_notice_sensor(reports, project.connections))
-        # Pool limits reach the instance from the daemon, never from loading the code.
-        sensors.append(build_pool_limits_sensor(project.connections))
-        # The owners' digest needs every report: it exists in the full load only, and a run
-        # of it finds it there (no report file declares its name).
-        digest = project.connections.policy.digest
-        if digest is not None:
-            digest_job = build_digest_job(
-                [spec for spec, _ in reports], project.connections, digest
-            )
-            jobs.append(digest_job)
-            schedules.append(
-                build_digest_schedule(digest_job, digest, project.connections.policy.timezone)
-            )
-    # Retention needs every report's retention_days: the full load only, like the digest.
-    specs = [spec for spec, _ in reports]
-    if retention_configured(specs, project.connections):
-        retention_job = build_retention_job(specs, project.connections)
-        jobs.append(retention_job)
-        zone = project.connections.policy.timezone
-        schedules.append(
-            build_retention_schedule(retention_job, zone, project.connections.policy.retention_at)
+    # What concerns the whole deployment lives in one location: the operations location when
+    # the reports are split over several, else the only one.
+    if scope.operations:
+        specs = (
+            [spec for spec, _ in reports]
+            if scope.report_jobs
+            else [r.spec for r in project.reports if r.shown_as not in refused]
         )
+        _add_operations(project.connections, specs, jobs, schedules, sensors)
     return Definitions(
         assets=assets,
         asset_checks=asset_checks,
@@ -128,6 +131,27 @@ def build_definitions(
         sensors=sensors,
         resources=resources,
     )
+
+
+def _add_operations(connections, specs, jobs, schedules, sensors) -> None:
+    """The pool limits sensor, the owners' digest and retention: each needs every report."""
+    if specs:
+        # Pool limits reach the instance from the daemon, never from loading the code.
+        sensors.append(build_pool_limits_sensor(connections))
+        # The owners' digest needs every report: it exists in the full load only, and a run of
+        # it finds it there (no report file declares its name).
+        digest = connections.policy.digest
+        if digest is not None:
+            digest_job = build_digest_job(specs, connections, digest)
+            jobs.append(digest_job)
+            schedules.append(build_digest_schedule(digest_job, digest, connections.policy.timezone))
+    # Retention needs every report's retention_days: the full load only, like the digest.
+    if retention_configured(specs, connections):
+        retention_job = build_retention_job(specs, connections)
+        jobs.append(retention_job)
+        zone = connections.policy.timezone
+        at = connections.policy.retention_at
+        schedules.append(build_retention_schedule(retention_job, zone, at))
 
 
 def with_own_resources(
@@ -188,9 +212,15 @@ def build_one_job(name: str, report_file: Path, connections_file: Path) -> JobDe
 class ReportRepositoryData(RepositoryData):
     """Every report of a folder, loaded in full on first need, or one job at a time."""
 
-    def __init__(self, reports: list[Path] | None = None, connections_file: Path | None = None):
+    def __init__(
+        self,
+        reports: list[Path] | None = None,
+        connections_file: Path | None = None,
+        scope: LocationScope = WHOLE_DEPLOYMENT,
+    ):
         self._reports = reports
         self._connections_file = connections_file
+        self._scope = scope
         self._full: RepositoryData | None = None
         self._full_load_lock = threading.Lock()
         self._single_jobs: dict[str, JobDefinition] = {}
@@ -202,7 +232,7 @@ class ReportRepositoryData(RepositoryData):
 
     def _paths(self) -> tuple[list[Path], Path]:
         return (
-            self._reports or [locations.reports_dir()],
+            self._reports if self._reports is not None else [locations.reports_dir()],
             self._connections_file or locations.connections_path(),
         )
 
@@ -213,7 +243,8 @@ class ReportRepositoryData(RepositoryData):
     def _full_load(self) -> RepositoryData:
         if self._full is None:
             reports, connections_file = self._paths()
-            repository = build_definitions(reports, connections_file).get_repository_def()
+            definitions = build_definitions(reports, connections_file, self._scope)
+            repository = definitions.get_repository_def()
             # The data of the repository Dagster builds from `Definitions` (resources bound to
             # every job, schedules and sensors validated); Dagster offers no public accessor.
             self._full = repository._repository_data
@@ -230,6 +261,8 @@ class ReportRepositoryData(RepositoryData):
         return self._single_jobs[job_name]
 
     def _build_single_job(self, job_name: str) -> JobDefinition | None:
+        if not self._scope.report_jobs:
+            return None  # the operations location's jobs need every report
         reports, connections_file = self._paths()
         candidates = files_declaring(job_name, reports)
         if len(candidates) != 1:
@@ -300,11 +333,13 @@ class ReportRepositoryData(RepositoryData):
 
 
 def lazy_repository(
-    reports: list[Path] | None = None, connections_file: Path | None = None
+    reports: list[Path] | None = None,
+    connections_file: Path | None = None,
+    scope: LocationScope = WHOLE_DEPLOYMENT,
 ) -> RepositoryDefinition:
     """The code location's repository; nothing is read until Dagster asks for something."""
     return RepositoryDefinition(
-        REPOSITORY_NAME, repository_data=ReportRepositoryData(reports, connections_file)
+        REPOSITORY_NAME, repository_data=ReportRepositoryData(reports, connections_file, scope)
     )
 
 

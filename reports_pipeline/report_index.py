@@ -23,18 +23,33 @@ def declared_name(text: bytes) -> str | None:
     return match.group(2).decode() if match else None
 
 
+def _report_bytes(path: Path) -> bytes | None:
+    """A report file's bytes, or None where the full load would refuse it unread."""
+    try:
+        with path.open("rb") as file:
+            text = file.read(MAX_FILE_BYTES + 1)
+    except OSError:
+        return None  # the full load reports unreadable files
+    return None if len(text) > MAX_FILE_BYTES else text  # never read a huge file whole
+
+
+def declared_names(paths: list[Path]) -> dict[str, list[Path]]:
+    """The report names that files under ``paths`` declare, each with its files."""
+    names: dict[str, list[Path]] = {}
+    for path in find_report_files(paths):
+        text = _report_bytes(path)
+        name = declared_name(text) if text is not None else None
+        if name is not None:
+            names.setdefault(name, []).append(path)
+    return names
+
+
 def files_declaring(name: str, paths: list[Path]) -> list[Path]:
     """Report files under ``paths`` whose ``name:`` line declares ``name``, in load order."""
     needle = name.encode()
     found = []
     for path in find_report_files(paths):
-        try:
-            with path.open("rb") as file:
-                text = file.read(MAX_FILE_BYTES + 1)
-        except OSError:
-            continue  # the full load reports unreadable files; here it only cannot be the one
-        if len(text) > MAX_FILE_BYTES:
-            continue  # refused by the full load too: never read a huge file whole
-        if needle in text and declared_name(text) == name:
+        text = _report_bytes(path)
+        if text is not None and needle in text and declared_name(text) == name:
             found.append(path)
     return found
