@@ -48,7 +48,8 @@ class UsedColumn:
 
     location: Location
     name: str
-    numeric: bool  # the chart's y axis needs numbers
+    numeric: bool  # the chart's y axis and a template's totals need numbers
+    used_as: str = ""  # how a template names it (`totals.revenue`)
 
 
 def check_queries(reports: list[LoadedReport], connections: ConnectionsFile) -> QueryCheckResult:
@@ -159,21 +160,57 @@ def _unbound_message(parameter: str, params: dict) -> str:
     )
 
 
-def columns_used(spec: Any) -> list[UsedColumn]:
-    """The result columns the report names outside its SQL.
+def columns_used(spec: Any, folder: Path | None = None) -> list[UsedColumn]:
+    """The result columns the report names outside its SQL: the chart of a PDF or HTML report
+    and the ``totals`` its own template (in ``folder``, the report's) reads.
 
-    Only the chart of a PDF or HTML report does today: ``checks`` count rows, and the
-    templates of subjects, bodies and paths see the period and the row count, not columns.
+    ``checks`` count rows, and the templates of subjects, bodies and paths see the period and
+    the row count, not columns.
     """
-    chart = spec.format_options.get("chart") if spec.format in ("pdf", "html") else None
-    if not isinstance(chart, dict):
+    if spec.format not in ("pdf", "html"):
         return []
-    base: Location = ("format_options", "chart")
-    return [
-        UsedColumn(base + (axis,), chart[axis], numeric=axis == "y")
-        for axis in ("x", "y")
-        if isinstance(chart.get(axis), str)
-    ]
+    used = []
+    chart = spec.format_options.get("chart")
+    if isinstance(chart, dict):
+        base: Location = ("format_options", "chart")
+        used += [
+            UsedColumn(base + (axis,), chart[axis], numeric=axis == "y")
+            for axis in ("x", "y")
+            if isinstance(chart.get(axis), str)
+        ]
+    template = spec.format_options.get("template")
+    if isinstance(template, str) and folder is not None:
+        used += [
+            UsedColumn(("format_options", "template"), name, numeric=True, used_as=shown)
+            for name, shown in _template_totals(folder / template)
+        ]
+    return used
+
+
+def _template_totals(path: Path) -> list[tuple[str, str]]:
+    """Each column a document template reads as ``totals.name`` or ``totals["name"]``, once.
+
+    Only the report's own file: what the shipped template reads it checks itself. A template
+    that does not parse is left to validation and the run, which say where.
+    """
+    from jinja2 import Environment, TemplateSyntaxError, nodes
+
+    from reports_pipeline.spec.loader import _read_template
+
+    try:
+        tree = Environment().parse(_read_template(path))
+    except (OSError, ValueError, TemplateSyntaxError):
+        return []
+    found: dict[str, str] = {}
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+        if not (isinstance(node.node, nodes.Name) and node.node.name == "totals"):
+            continue
+        if isinstance(node, nodes.Getattr) and not hasattr(dict, node.attr):  # not .items()
+            found.setdefault(node.attr, f"totals.{node.attr}")
+        elif isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const):
+            if isinstance(node.arg.value, str):
+                found.setdefault(node.arg.value, f"totals[{node.arg.value!r}]")
+    return [(name, shown) for name, shown in found.items()]
 
 
 def result_column_errors(loaded: LoadedReport, columns: list[ResultColumn]) -> list[SpecError]:
@@ -182,20 +219,22 @@ def result_column_errors(loaded: LoadedReport, columns: list[ResultColumn]) -> l
     by_name = {column.name: column for column in columns}
     listing = ", ".join(by_name) or "none"
     errors = []
-    for used in columns_used(loaded.spec):
+    for used in columns_used(loaded.spec, loaded.path.parent):
         column = by_name.get(used.name)
+        where = f"the template reads {used.used_as}: " if used.used_as else ""
         if column is None:
             close = difflib.get_close_matches(used.name, list(by_name), n=1)
             hint = f"did you mean '{close[0]}'? " if close else ""
             message = f"no column '{used.name}' in the query's result; {hint}columns: {listing}"
-            errors.append(_error(loaded, used.location, message))
+            errors.append(_error(loaded, used.location, where + message))
         elif used.numeric and column.numeric is False:
+            needs = "totals are of numbers" if used.used_as else "a chart's y axis needs them"
             numbers = ", ".join(c.name for c in columns if c.numeric) or "none"
             message = (
-                f"column '{used.name}' does not hold numbers, and a chart's y axis needs them;"
+                f"column '{used.name}' does not hold numbers, and {needs};"
                 f" numeric columns: {numbers}"
             )
-            errors.append(_error(loaded, used.location, message))
+            errors.append(_error(loaded, used.location, where + message))
     return errors
 
 

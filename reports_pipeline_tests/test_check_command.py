@@ -309,3 +309,22 @@ def test_tables_of_an_unknown_connection_names_the_known_ones(tmp_path):
     assert "no warehouse connection named 'outbox'; warehouse connections: demo_warehouse" in (
         result.output
     )
+
+
+def test_totals_a_document_template_reads_must_be_columns_of_the_result(project):
+    reports = project / "reports"
+    (reports / "sales.yaml").write_text(
+        report_text().replace("format_options:\n", "format_options:\n  template: own.html.j2\n")
+    )
+    (reports / "own.html.j2").write_text(
+        '{% extends "report.html.j2" %}{% block summary %}{{ totals.revenu }}'
+        ' {{ totals["revenue"] }}{% for k, v in totals.items() %}{{ k }}{% endfor %}'
+        "{% endblock %}"
+    )
+    result = check(project, str(reports))
+    assert result.exit_code == 1
+    first, _ = result.output.splitlines()
+    assert first.endswith(
+        "sales.yaml:15: format_options.template: the template reads totals.revenu: no column"
+        " 'revenu' in the query's result; did you mean 'revenue'? columns: region, revenue"
+    )

@@ -54,3 +54,18 @@ def test_a_report_without_sql_is_not_checked():
     typed = SimpleNamespace(spec=SimpleNamespace(name="aging", source=SimpleNamespace()))
     result = check_queries([typed], ConnectionsFile().with_builtins())
     assert (result.errors, result.checked, result.skipped) == ([], 0, ["aging"])
+
+
+def test_the_totals_a_document_template_reads(tmp_path: Path):
+    (tmp_path / "own.html.j2").write_text(
+        "{{ totals.amount }} {{ totals['n'] }} {{ totals.amount }} {{ totals.items() }}"
+        " {{ other.x }} {{ totals[name] }}"
+    )
+    spec = ReportSpec.model_validate(
+        report_dict(format="html", format_options={"template": "own.html.j2"})
+    )
+    template = ("format_options", "template")
+    assert columns_used(spec, tmp_path) == [
+        UsedColumn(template, "amount", numeric=True, used_as="totals.amount"),
+        UsedColumn(template, "n", numeric=True, used_as="totals['n']"),
+    ]
