@@ -4,12 +4,14 @@ import csv
 import io
 import sqlite3
 from contextlib import closing
+from datetime import datetime, timezone
 
 import pytest
 
 from reports_pipeline.report_types.invoice_aging import (
     InvoiceAgingParams,
     _column_index,
+    _days_overdue,
     bucket_columns,
 )
 from reports_pipeline_tests.report_files import report_dict, write_report
@@ -118,3 +120,16 @@ def test_params_filter_and_reshape_the_columns(tmp_path, demo_deployment):
     ]
     assert {row["currency"] for row in rows} == {"EUR"}
     assert all(float(row["overdue"]) >= 1000 for row in rows)
+
+
+@pytest.mark.parametrize(
+    "due_at, days",
+    [
+        ("2026-10-31 13:00:00", 1),  # due before the period's end: overdue the next day
+        ("2026-11-01 00:00:00", 0),
+        ("2026-10-01 00:00:00", 31),
+        (datetime(2026, 10, 31, 13), 1),  # a naive timestamp column is UTC
+    ],
+)
+def test_days_overdue_count_started_days(due_at, days):
+    assert _days_overdue(due_at, datetime(2026, 11, 1, tzinfo=timezone.utc)) == days
