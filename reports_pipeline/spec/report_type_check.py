@@ -35,7 +35,8 @@ def _as_parameter(error: SpecError, type_name: str) -> SpecError:
     """Says "parameter" where the generic wording says "field", and names the type."""
     message = error.message
     if message.startswith("unknown field "):
-        message = f"unknown parameter of {type_name} " + message[len("unknown field ") :]
+        name, _, rest = message[len("unknown field ") :].partition("; ")
+        message = f"unknown parameter {name} of {type_name}; {rest}"
     elif message.startswith("required field is missing"):
         message = f"{type_name} requires this parameter; add it"
     return replace(error, message=message)

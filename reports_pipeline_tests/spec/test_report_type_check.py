@@ -51,7 +51,7 @@ def test_an_unknown_type_lists_the_known_ones_at_its_line(tmp_path):
         ({"limit": 0}, "source.params.limit: Input should be greater than or equal to 1"),
         (
             {"regon": "EMEA"},
-            "source.params.regon: unknown parameter of top_customers 'regon'; did you mean"
+            "source.params.regon: unknown parameter 'regon' of top_customers; did you mean"
             " 'region'? allowed here: currency, limit, region",
         ),
     ],
