@@ -20,6 +20,7 @@ from pydantic import (
 from reports_pipeline.delivery.outbound import OutboundRules, allow_list_entry, is_public
 from reports_pipeline.secret_values import secret_free_url
 from reports_pipeline.spec.durations import Duration, parse_duration
+from reports_pipeline.spec.mail_address import MailAddress
 from reports_pipeline.spec.values import EnvRef, Number, Secret, Setting, WholeNumber
 
 CONNECTION_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
@@ -110,7 +111,7 @@ class SmtpConnection(_Strict):
     ssl: bool = False
     username: Setting | None = None
     password: Secret | None = None
-    from_address: str = Field(alias="from")
+    from_address: MailAddress = Field(alias="from")
     timeout: Timeout = 30.0
     ca_file: Setting | None = None  # a private CA bundle, for servers with an in-house certificate
 
@@ -120,13 +121,13 @@ class SmtpConnection(_Strict):
 class OutboxConnection(_Strict):
     kind: Literal["outbox"]
     path: Setting = EnvRef(env="REPORTS_OUTBOX", default="./var/outbox")
-    from_address: str = Field("reports@localhost", alias="from")
+    from_address: MailAddress = Field("reports@localhost", alias="from")
 
 
 class SendgridConnection(_Strict):
     kind: Literal["sendgrid"]
     api_key: Secret
-    from_address: str = Field(alias="from")
+    from_address: MailAddress = Field(alias="from")
     base_url: str = "https://api.sendgrid.com"
     timeout: Timeout = 30.0
 

@@ -21,8 +21,10 @@ from reports_pipeline.spec.connections import (
     STORAGE_KINDS,
     TARGET_KINDS,
     ConnectionsFile,
+    Policy,
 )
 from reports_pipeline.spec.errors import field_path, validation_errors
+from reports_pipeline.spec.mail_address import address_context
 from reports_pipeline.spec.notify_recipients import check_notify_recipients
 from reports_pipeline.spec.policy import check_min_interval
 from reports_pipeline.spec.relative_paths import anchored_connections
@@ -112,6 +114,10 @@ def load_connections(path: Path | None) -> tuple[ConnectionsFile, list[SpecError
         ]
     errors: list[SpecError] = []
     raw_connections = data.get("connections") or {}
+    # A connection's from: may use an intranet domain the policy lists (spec/mail_address.py).
+    raw_policy = data.get("policy")
+    listed = raw_policy.get("allowed_recipient_domains") if isinstance(raw_policy, dict) else None
+    context = address_context(listed if isinstance(listed, list) else None)
     parsed: dict[str, BaseModel] = {}
     if not isinstance(raw_connections, dict):
         errors.append(
@@ -149,7 +155,7 @@ def load_connections(path: Path | None) -> tuple[ConnectionsFile, list[SpecError
             )
             continue
         try:
-            parsed[str(name)] = model.model_validate(settings)
+            parsed[str(name)] = model.model_validate(settings, context=context)
         except ValidationError as exc:
             errors.extend(validation_errors(exc, document, model, prefix=location))
     data, storage_errors = _storage_by_kind(data, document)
@@ -188,15 +194,20 @@ def _storage_by_kind(data: dict, document: YamlDocument) -> tuple[dict, list[Spe
     return {key: value for key, value in data.items() if key != "storage"}, errors
 
 
-def parse_report(document: YamlDocument) -> ReportSpec:
-    """Validate one parsed report file; raise :class:`SpecFileError` with every problem found."""
+def parse_report(document: YamlDocument, policy: Policy | None = None) -> ReportSpec:
+    """Validate one parsed report file; raise :class:`SpecFileError` with every problem found.
+
+    ``policy``'s allowed_recipient_domains may list intranet domains (``corp.local``) that
+    addresses may use although email-validator calls them special-use (spec/mail_address.py).
+    """
     data = document.data
     if not isinstance(data, dict):
         raise SpecFileError(
             [SpecError(document.path, 1, "", "a report file is a YAML mapping starting with name:")]
         )
     try:
-        spec = ReportSpec.model_validate(data)
+        context = address_context(policy.allowed_recipient_domains if policy else None)
+        spec = ReportSpec.model_validate(data, context=context)
     except ValidationError as exc:
         raise SpecFileError(validation_errors(exc, document, ReportSpec)) from None
     options_model = FORMAT_OPTIONS[spec.format]
@@ -438,7 +449,7 @@ def _load_report_file(
     shown_as = display_path(path)
     try:
         document = read_yaml_file(path, shown_as)
-        spec = parse_report(document)
+        spec = parse_report(document, connections.policy)
         problems = check_report(spec, document, path, connections)
         return LoadedReport(
             spec=with_policy_defaults(spec, connections), path=path, document=document

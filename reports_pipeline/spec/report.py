@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import (
     BaseModel,
     ConfigDict,
-    EmailStr,
     Field,
     ValidationInfo,
     field_validator,
@@ -23,6 +22,7 @@ from reports_pipeline.spec.connections import (
     parse_max_runtime,
 )
 from reports_pipeline.spec.durations import Duration, shown
+from reports_pipeline.spec.mail_address import MailAddress
 from reports_pipeline.spec.sql_parameters import check_no_quoted_parameters
 from reports_pipeline.spec.values import WholeNumber
 
@@ -482,9 +482,9 @@ class Checks(_Strict):
 
 class EmailTarget(_Strict):
     connection: str | None = None
-    to: list[EmailStr] = []
-    cc: list[EmailStr] = []
-    bcc: list[EmailStr] = []
+    to: list[MailAddress] = []
+    cc: list[MailAddress] = []
+    bcc: list[MailAddress] = []
     subject: str = "{{ title }}: {{ period.key }}"
     body: str | None = None
     body_template: str | None = None
@@ -603,7 +603,7 @@ class NotifySettings(_Strict):
     """Which notices a report's owner gets, and who else gets them (``notify:``)."""
 
     on: list[Literal["failure", "success", "late"]] = ["failure", "late"]
-    to: list[EmailStr] = []  # told beside the owner; the policy's recipient limits apply
+    to: list[MailAddress] = []  # told beside the owner; the policy's recipient limits apply
 
     @field_validator("on", "to", mode="before")
     @classmethod
@@ -623,7 +623,7 @@ class ReportSpec(_Strict):
     name: str
     title: str | None = Field(None, max_length=TITLE_MAX_CHARS)
     description: str = ""
-    owner: EmailStr
+    owner: MailAddress
     team: str | None = None
     enabled: bool = True
     tags: dict[str, str] = {}
