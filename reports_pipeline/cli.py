@@ -16,6 +16,7 @@ import click
 from reports_pipeline import locations
 from reports_pipeline.check_command import check, report_check, tables
 from reports_pipeline.spec.loader import ReportProject, load_project
+from reports_pipeline.types_command import types
 from reports_pipeline.workspace_file import workspace
 
 
@@ -596,3 +597,4 @@ def retention(dry_run: bool, connections: str | None) -> None:
 cli.add_command(check)
 cli.add_command(workspace)
 cli.add_command(tables)
+cli.add_command(types)

@@ -87,6 +87,11 @@ def load_report_type(name: str) -> ReportType:
     return found
 
 
+def installed_origin(name: str) -> str:
+    """Where an installed type comes from: ``package acme-report-types: module:attribute``."""
+    return "; ".join(f"installed: {_where(entry)}" for entry in _installed().get(name, ()))
+
+
 def forget_installed_types() -> None:
     """Read the installed types again on next use (after installing a package in-process)."""
     _installed.cache_clear()
