@@ -21,14 +21,16 @@ system-packages:
 install: system-packages $(BIN)/reports
 
 # Dagster UI on http://127.0.0.1:3000 (or DEV_PORT) plus the daemon; SQLite storage under
-# var/dagster_home.
+# var/dagster_home. reports_pipeline.dev_server runs `dagster dev` and reloads it when a report
+# file or connections.yaml changes; both stop together.
 dev: install
 	mkdir -p $(DAGSTER_HOME)
 	cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
 	@# Create or migrate the storage once, before `dagster dev` starts the webserver and the daemon
 	@# together: on a new home both would migrate it at the same moment and fail.
 	$(BIN)/dagster instance migrate > /dev/null
-	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(DEV_PORT)
+	$(BIN)/python -m reports_pipeline.dev_server --url http://127.0.0.1:$(DEV_PORT) -- \
+		$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(DEV_PORT)
 
 test: install
 	$(BIN)/ruff check reports_pipeline reports_pipeline_tests

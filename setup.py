@@ -45,6 +45,7 @@ setup(
         "boto3>=1.34",
         "cryptography>=42",
         "click>=8",
+        "watchfiles>=0.20",  # make dev reloads the UI when report files change
     ],
     extras_require={
         "test": [

@@ -345,6 +345,27 @@ def _period_words(partitions_def, spec, period_key: str | None) -> str:
     return f"period {key}, {first.start:%Y-%m-%d %H:%M} to {last.end:%Y-%m-%d %H:%M} ({zone})"
 
 
+@cli.command()
+@click.option(
+    "--url",
+    default="http://127.0.0.1:3000",
+    show_default=True,
+    help="The running Dagster webserver (`make dev`).",
+)
+def reload(url: str) -> None:
+    """Have the running UI and daemon load new and changed report files now."""
+    from reports_pipeline.code_reload import ReloadError, reload_locations
+
+    try:
+        locations_reloaded = reload_locations(url)
+    except ReloadError as exc:
+        raise click.ClickException(str(exc)) from None
+    for location in locations_reloaded:
+        click.echo(location.line(), err=location.error is not None)
+    if any(location.error is not None for location in locations_reloaded):
+        raise SystemExit(1)
+
+
 def _report(project: ReportProject, name: str):
     try:
         return project.report(name)

@@ -161,10 +161,24 @@ def start_daemon(workspace: Path, env: dict) -> DagsterProcess:
 
 def start_webserver(workspace: Path, env: dict, port: int) -> DagsterProcess:
     return DagsterProcess(
-        [str(BIN / "dagster-webserver"), "-w", str(workspace), "-h", "127.0.0.1", "-p", str(port)],
+        [str(BIN / "dagster-webserver"), "-w", str(workspace), "-h", "127.0.0.1", "-p", str(port)]
+        # uvicorn's info lines include "Uvicorn running on", which serving_webserver waits for.
+        + ["--uvicorn-log-level", "info"],
         env,
         workspace.parent,
     )
+
+
+def serving_webserver(workspace: Path, env: dict, port: int) -> DagsterProcess:
+    """A webserver that answers requests: Dagster's own "Serving dagster-webserver" line comes
+    before the socket listens, uvicorn's "running on" after."""
+    webserver = start_webserver(workspace, env, port)
+    try:
+        webserver.wait_for_line("Uvicorn running on", timeout=STARTUP_TIMEOUT)
+    except BaseException:
+        webserver.stop()
+        raise
+    return webserver
 
 
 def backfill(workspace: Path, env: dict, job: str, first: str, last: str) -> None:
