@@ -70,6 +70,7 @@ def render_chart_svg(chart: ChartOptions, x_values: Sequence, y_values: Sequence
     """
     # matplotlib takes about a second to import; only reports with a chart pay for it.
     import matplotlib
+    from matplotlib import font_manager
     from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
     from matplotlib.figure import Figure  # no pyplot: no global state, no GUI backend
     from matplotlib.ticker import FuncFormatter
@@ -86,7 +87,9 @@ def render_chart_svg(chart: ChartOptions, x_values: Sequence, y_values: Sequence
     style = {
         "svg.fonttype": "none",
         "svg.hashsalt": "reports_pipeline",  # stable element ids
-        "font.family": list(SANS),
+        # Only installed ones: matplotlib logs a warning for each family it cannot find, on
+        # every text it lays out (without the Noto fonts CJK labels are laid out too narrow).
+        "font.family": _installed(font_manager.fontManager) or ["DejaVu Sans"],
         "font.size": 8,
         "axes.spines.top": False,
         "axes.spines.right": False,
@@ -134,6 +137,12 @@ def render_chart_svg(chart: ChartOptions, x_values: Sequence, y_values: Sequence
     svg = _METADATA.sub("", svg, count=1)  # RDF naming matplotlib and its URL
     # The stack with its generic family, for whoever draws the text (and picks an emoji font).
     return _TEXT_FONT.sub(lambda match: match[1] + _SVG_FONT_FAMILY, svg)
+
+
+def _installed(fonts) -> list[str]:
+    """The families of the report's font stack that matplotlib's font list holds, in order."""
+    names = {font.name for font in fonts.ttflist}
+    return [family for family in SANS if family in names]
 
 
 _METADATA = re.compile(r"\s*<metadata>.*?</metadata>", re.DOTALL)

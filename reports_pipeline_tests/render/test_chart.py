@@ -1,6 +1,7 @@
 import xml.etree.ElementTree as ElementTree
 from datetime import date, timedelta
 from decimal import Decimal
+from types import SimpleNamespace
 
 import pyarrow as pa
 import pytest
@@ -8,6 +9,7 @@ import pytest
 from reports_pipeline.render.chart import (
     COLOR,
     MAX_BARS,
+    _installed,
     check_chart_columns,
     render_chart_svg,
 )
@@ -115,3 +117,12 @@ def test_an_all_null_y_column_is_accepted():
     chart = ChartOptions(type="bar", x="region", y="later")
 
     check_chart_columns(chart, SCHEMA.append(pa.field("later", pa.null())))
+
+
+def test_the_chart_lays_text_out_with_the_installed_fonts_of_the_stack_only():
+    # matplotlib warns on every label about a family it cannot find.
+    fonts = SimpleNamespace(
+        ttflist=[SimpleNamespace(name=name) for name in ("Noto Sans CJK SC", "DejaVu Sans", "X")]
+    )
+
+    assert _installed(fonts) == ["DejaVu Sans", "Noto Sans CJK SC"]
