@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from datetime import datetime, timezone
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from pydantic import Field, field_validator
@@ -75,6 +76,10 @@ def _days_overdue(due_at, as_of: datetime) -> int:
     return math.ceil((as_of - due_at).total_seconds() / 86_400)
 
 
+def _money(value: Decimal) -> float:
+    return float(round(value, 2))
+
+
 def _column_index(days: int, buckets: list[int]) -> int:
     if days <= 0:
         return 0
@@ -95,14 +100,15 @@ def invoice_aging(run: ReportTypeRun[InvoiceAgingParams]) -> Iterator[pa.RecordB
     columns = bucket_columns(params.buckets)
     sql = OPEN_AT_PERIOD_END + (" and currency = :currency" if params.currency else "")
     filters = {"currency": params.currency} if params.currency else {}
-    totals: dict[tuple[str, str], list[float]] = {}
+    # Decimal: sums of money are exact and the same in any row order, on any warehouse.
+    totals: dict[tuple[str, str], list[Decimal]] = {}
     counts: dict[tuple[str, str], int] = {}
     for batch in run.query(sql, **filters):
         for row in batch.to_pylist():
             key = (row["customer"], row["currency"])
-            sums = totals.setdefault(key, [0.0] * len(columns))
+            sums = totals.setdefault(key, [Decimal(0)] * len(columns))
             index = _column_index(_days_overdue(row["due_at"], run.period_end), params.buckets)
-            sums[index] += float(row["amount"])
+            sums[index] += Decimal(str(row["amount"]))
             counts[key] = counts.get(key, 0) + 1
     rows = []
     for (customer, currency), sums in totals.items():
@@ -114,9 +120,9 @@ def invoice_aging(run: ReportTypeRun[InvoiceAgingParams]) -> Iterator[pa.RecordB
                 "customer": customer,
                 "currency": currency,
                 "invoices": counts[(customer, currency)],
-                **{name: round(value, 2) for name, value in zip(columns, sums, strict=True)},
-                "overdue": round(overdue, 2),
-                "total": round(sum(sums), 2),
+                **{name: _money(value) for name, value in zip(columns, sums, strict=True)},
+                "overdue": _money(overdue),
+                "total": _money(sum(sums)),
             }
         )
     rows.sort(key=lambda row: (-row["overdue"], row["customer"], row["currency"]))

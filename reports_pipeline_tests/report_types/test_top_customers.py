@@ -19,10 +19,11 @@ PAID_IN_OCTOBER = (
 )
 
 
-def monthly(name: str, params: dict, **changes) -> dict:
+def monthly(name: str, params: dict, connection: str | None = None, **changes) -> dict:
+    source = {"report_type": "top_customers", "params": params}
     return report_dict(
         name=name,
-        source={"report_type": "top_customers", "params": params},
+        source={**source, "connection": connection} if connection else source,
         schedule={
             "every": "month",
             "on": 1,
@@ -85,3 +86,18 @@ def test_every_format_renders_the_type_rows(tmp_path, demo_deployment, file_form
         assert b"revenue" in content
     else:
         assert content.startswith(b"%PDF")
+
+
+def test_the_fetch_step_queries_in_the_connections_pool(
+    tmp_path, demo_deployment, demo_warehouse_file
+):
+    from reports_pipeline.definitions import build_definitions
+
+    write_report(tmp_path / "reports", monthly("pooled", {}, connection="finance_dwh"))
+    finance = {"kind": "demo", "path": str(demo_warehouse_file), "pool": "dwh", "max_concurrent": 2}
+    defs = build_definitions([tmp_path / "reports"], demo_deployment(finance_dwh=finance))
+    job = defs.resolve_job_def("pooled")
+    assert job.graph.node_named("fetch_and_render").definition.pool == "dwh"
+    assert (
+        "finance_dwh" in job.graph.node_named("fetch_and_render").definition.required_resource_keys
+    )
