@@ -212,6 +212,68 @@ print("served_s", round(elapsed, 1), "server_cpu_s", server_cpu, "server_peak_mb
       int(hwm) // 1024, "jobs", jobs, "schedules", schedules)
 """
 
+# Run in a child: the reports split over one code location per folder (`reports workspace
+# --per-folder`), each served by its own long-lived `dagster api grpc` process, all started at
+# once as an operator's process manager starts them; then one client fetches every location in
+# turn, as the webserver and the daemon do. Wall time from the start until the client holds
+# every job and schedule; the servers' CPU summed and their largest peak RSS.
+SPLIT_GRPC_SCRIPT = """
+import os, socket, subprocess, sys, time
+from dagster import DagsterInstance
+from dagster._core.remote_origin import GrpcServerCodeLocationOrigin
+from dagster._core.remote_representation.code_location import GrpcServerCodeLocation
+from dagster._grpc.client import DagsterGrpcClient
+from reports_pipeline.folder_locations import location_attributes
+from pathlib import Path
+attributes = location_attributes(Path(os.environ["REPORTS_DIR"]))
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+start = time.perf_counter()
+servers = []
+for attribute in attributes:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dagster", "api", "grpc", "-m", "reports_pipeline.folder_locations",
+         "-a", attribute, "-h", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+    )
+    servers.append((attribute, port, process))
+jobs = schedules = 0
+server_cpu, server_peak = 0.0, 0
+with DagsterInstance.ephemeral() as instance:
+    for attribute, port, process in servers:
+        client = DagsterGrpcClient(port=port, host="127.0.0.1")
+        deadline = time.monotonic() + 1800
+        while True:
+            try:
+                client.ping("up")
+                break
+            except Exception:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit(f"the gRPC server of {attribute} did not come up")
+                time.sleep(0.2)
+        origin = GrpcServerCodeLocationOrigin(host="127.0.0.1", port=port, location_name=attribute)
+        location = GrpcServerCodeLocation(
+            origin=origin, instance=instance, host="127.0.0.1", port=port
+        )
+        repository = next(iter(location.get_repositories().values()))
+        jobs += len([j for j in repository.get_all_jobs() if not j.name.startswith("__")])
+        schedules += len(repository.get_schedules())
+elapsed = time.perf_counter() - start
+for attribute, port, process in servers:
+    stat = open(f"/proc/{process.pid}/stat").read().rsplit(")", 1)[1].split()
+    server_cpu += (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
+    hwm = [l for l in open(f"/proc/{process.pid}/status") if l.startswith("VmHWM:")][0].split()[1]
+    server_peak = max(server_peak, int(hwm) // 1024)
+    DagsterGrpcClient(port=port, host="127.0.0.1").shutdown_server()
+for attribute, port, process in servers:
+    process.wait(60)
+print("served_s", round(elapsed, 1), "server_cpu_s", round(server_cpu, 1), "server_peak_mb",
+      server_peak, "jobs", jobs, "schedules", schedules, "locations", len(servers))
+"""
+
 # Run in a child: one job reconstructed by name from the location and executed in-process.
 RUN_SCRIPT = """
 import sys
@@ -300,6 +362,7 @@ def measure_size(n: int, work: Path, serve_grpc: bool) -> dict:
     if serve_grpc:
         figures["grpc"] = measure(["-c", GRPC_SCRIPT, "reports_pipeline.definitions"], env, root)
         figures["naive_grpc"] = measure(["-c", GRPC_SCRIPT, naive], env, root)
+        figures["split_grpc"] = measure(["-c", SPLIT_GRPC_SCRIPT], env, root)
     partition = "dagster/partition=2026-11-29"
     figures["run"] = measure(
         ["-c", RUN_SCRIPT, "reports_pipeline.definitions", MEASURED_REPORT, partition], env, root
@@ -412,6 +475,25 @@ def main() -> None:
             "naive_grpc",
             lambda m: _word(m, "jobs") + ", " + _word(m, "schedules"),
         )
+        row(
+            "per-folder locations served, fetched: wall s",
+            "split_grpc",
+            None,
+            lambda m: _word(m, "served_s"),
+        )
+        row("  locations (code servers)", "split_grpc", None, lambda m: _word(m, "locations"))
+        row("  servers' CPU s, summed", "split_grpc", None, lambda m: _word(m, "server_cpu_s"))
+        row(
+            "  largest server peak RSS MB", "split_grpc", None, lambda m: _word(m, "server_peak_mb")
+        )
+        row("  CPU s, client and servers", "split_grpc", None, lambda m: f"{m.cpu:.1f}")
+        row("  client peak RSS MB", "split_grpc", None, lambda m: f"{m.peak_mb:.0f}")
+        row(
+            "  report jobs, schedules",
+            "split_grpc",
+            None,
+            lambda m: _word(m, "jobs") + ", " + _word(m, "schedules"),
+        )
     row("one run, fresh process: CPU s", "run", "naive_run", lambda m: f"{m.cpu:.2f}")
     row("  wall s", "run", "naive_run", lambda m: f"{m.wall:.2f}")
     row("  peak RSS MB", "run", "naive_run", lambda m: f"{m.peak_mb:.0f}")
@@ -464,6 +546,18 @@ def main() -> None:
         print(
             f"| peak RSS of the server or the client ≤ 1.5 GB | {served_peak_10k:.0f} MB | "
             f"{_verdict(served_peak_10k <= 1536, projected)} |"
+        )
+        split_10k = at_target(lambda r: float(_word(r["split_grpc"], "served_s")))
+        split_peak_10k = at_target(
+            lambda r: max(float(_word(r["split_grpc"], "server_peak_mb")), r["split_grpc"].peak_mb)
+        )
+        print(
+            f"| {TARGET_N:,} reports in per-folder locations served and fetched ≤ 60 s |"
+            f" {split_10k:.0f} s | {_verdict(split_10k <= 60, projected)} |"
+        )
+        print(
+            f"| peak RSS of any per-folder server or the client ≤ 1.5 GB |"
+            f" {split_peak_10k:.0f} MB | {_verdict(split_peak_10k <= 1536, projected)} |"
         )
     print(f"\nruns delivered to the outbox: {[results[n]['outbox'] for n in sizes]}")
     if projected:

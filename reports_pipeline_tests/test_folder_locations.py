@@ -247,3 +247,22 @@ def test_a_per_folder_workspace_delivers_through_a_real_daemon_and_webserver(tmp
     finally:
         webserver.stop()
         daemon.stop()
+
+
+def test_reports_workspace_can_name_long_lived_code_servers(split_reports):
+    result = CliRunner().invoke(cli, ["workspace", "--per-folder", "--code-servers", "4300"])
+    assert result.exit_code == 0, result.output
+    entries = [e["grpc_server"] for e in yaml.safe_load(result.output)["load_from"]]
+    assert [(e["port"], e["location_name"]) for e in entries] == [
+        (4300, "reports_finance"),
+        (4301, "reports_sales"),
+        (4302, "reports_top_level"),
+        (4303, "reports_operations"),
+    ]
+    # The header says how to start each one.
+    assert (
+        "dagster code-server start -h 127.0.0.1 -p 4301 -m reports_pipeline.folder_locations"
+        " -a folder__sales"
+    ) in result.output
+    refused = CliRunner().invoke(cli, ["workspace", "--code-servers", "4300"])
+    assert refused.exit_code == 2 and "--per-folder" in refused.output
