@@ -335,7 +335,7 @@ def _period_words(partitions_def, spec, period_key: str | None) -> str:
 
     if partitions_def is None:
         first = last = once_period(spec.schedule)
-        key = "once"
+        key = f"{first.key} (its only one)"
     else:
         first_key, _, last_key = period_key.partition("..")
         first = period_for_key(partitions_def, first_key)

@@ -115,3 +115,27 @@ def test_a_run_without_delivery_says_so_and_nothing_else(tmp_path):
     assert lines[2:] == ["not delivered (--no-deliver)"]
     assert result.stderr == ""
     assert not (project / "out").exists()  # nothing sent, not even to the outbox
+
+
+def test_a_one_off_report_names_its_only_period(tmp_path):
+    from click.testing import CliRunner
+
+    from reports_pipeline.cli import cli
+
+    project = tmp_path / "project"
+    _project(project, 1)
+    once = {"every": "once", "run_at": "2026-11-03T08:00", "timezone": "Europe/Paris"}
+    source = {"connection": "warehouse", "sql": "select 1 as one"}
+    write_report(project / "reports", report_dict(schedule=once, source=source))  # replaces it
+    env = {
+        "REPORTS_DIR": str(project / "reports"),
+        "REPORTS_CONNECTIONS": str(project / "connections.yaml"),
+        "DAGSTER_HOME": "",
+    }
+    result = CliRunner().invoke(cli, ["run", "test_report", "--no-deliver"], env=env)
+
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[0] == (
+        "test_report: period 2026-11-03-08:00 (its only one), 2026-11-02 08:00 to 2026-11-03 08:00"
+        " (Europe/Paris)"
+    )
