@@ -91,7 +91,8 @@ def report_job_metadata(report: LoadedReport, connections: ConnectionsFile) -> d
     metadata["next runs"] = MetadataValue.text(preview_command(spec.name))
     metadata["format"] = spec.format
     metadata["delivers to"] = MetadataValue.text(
-        "\n".join(target_words(t, connections, markdown=False) for t in spec.deliver)
+        # One line in the UI's metadata table, which folds line breaks.
+        " · ".join(target_words(t, connections, markdown=False) for t in spec.deliver)
     )
     return metadata
 

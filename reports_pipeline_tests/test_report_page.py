@@ -102,8 +102,11 @@ def test_the_job_carries_the_page_as_description_and_the_short_facts_as_metadata
     assert metadata["owner"] == "owner@example.com" and metadata["team"] == "finance"
     assert metadata["report file"] == report.shown_as
     assert metadata["next runs"] == "reports preview revenue_by_region"
-    assert metadata["delivers to"].splitlines()[0] == (
+    assert metadata["delivers to"].split(" · ")[0] == (
         "email to cfo@example.com; bcc audit@example.com (connection mail)"
+    )
+    assert metadata["delivers to"].split(" · ")[3] == (
+        "webhook json to host hooks.example.com (connection hook)"
     )
 
 
