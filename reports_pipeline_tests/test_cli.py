@@ -25,7 +25,7 @@ def invoke(*args, env=None):
 def test_validate_shipped_reports_passes():
     result = invoke("validate")
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("ok: 4 reports valid")
+    assert result.output.startswith("ok: 5 reports valid")
 
 
 def test_validate_prints_file_line_field_and_fails(tmp_path):
@@ -178,7 +178,7 @@ def test_validate_strict_fails_on_warnings(tmp_path):
 def test_validate_strict_passes_without_warnings():
     result = invoke("validate", "--strict")
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("ok: 4 reports valid")
+    assert result.output.startswith("ok: 5 reports valid")
 
 
 def test_validate_crowded_slot_warning_names_file_and_schedule_line(tmp_path):

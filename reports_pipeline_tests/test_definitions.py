@@ -15,6 +15,7 @@ from reports_pipeline_tests.report_files import report_dict, write_report
 SHIPPED = {
     # job: (schedule, cron, timezone)
     "daily_invoices": ("daily_invoices_schedule", "0 7 * * *", "America/New_York"),
+    "monthly_invoice_aging": ("monthly_invoice_aging_schedule", "0 7 1 * *", "America/New_York"),
     "monthly_product_usage": ("monthly_product_usage_schedule", "0 6 1 * *", "Europe/Berlin"),
     "overdue_invoices_live": ("overdue_invoices_live_schedule", "*/2 * * * *", "UTC"),
     "weekly_revenue_by_region": (
@@ -44,6 +45,9 @@ def test_shipped_schedules_say_their_cadence_in_words():
     descriptions = {name: defs.get_schedule_def(f"{name}_schedule").description for name in SHIPPED}
     assert descriptions == {
         "daily_invoices": "Invoices issued yesterday: every day at 07:00 (America/New_York)",
+        "monthly_invoice_aging": (
+            "Invoice aging at month end: on the 1st of every month at 07:00 (America/New_York)"
+        ),
         "monthly_product_usage": (
             "Monthly product usage by feature: on the 1st of every month at 06:00 (Europe/Berlin)"
         ),
