@@ -79,11 +79,18 @@ def report_type(
             " reports_pipeline.report_types.ReportTypeParams"
         )
 
+    kinds = tuple(connection_kinds)
+    if not kinds or not set(kinds) <= set(SQL_CONNECTION_KINDS):
+        # run.query streams through a SQL connection's resource; other kinds have none.
+        raise TypeError(
+            f"connection_kinds {kinds} must be one or more of {', '.join(SQL_CONNECTION_KINDS)}"
+        )
+
     def wrap(function: Callable) -> ReportType:
         return ReportType(
             fetch=function,
             params=params,
-            connection_kinds=tuple(connection_kinds),
+            connection_kinds=kinds,
             description=inspect.getdoc(function) or "",
         )
 

@@ -24,6 +24,11 @@ def counted(run):
     """Counts."""
     yield from ()
 
+@report_type(connection_kinds=["sql"])
+def warehouse_only(run):
+    """Reads a real warehouse."""
+    yield from ()
+
 not_a_type = 42
 '''
 
@@ -102,3 +107,30 @@ def test_a_type_without_params_takes_none():
     assert nothing.params is ReportTypeParams
     with pytest.raises(ValueError):
         nothing.params.model_validate({"x": 1})
+
+
+@pytest.mark.parametrize("kinds", [(), ("smtp",), ("sql", "s3")])
+def test_a_type_queries_sql_connections_only(kinds):
+    with pytest.raises(TypeError, match="must be one or more of sql, demo"):
+        report_type(connection_kinds=kinds)
+
+
+def test_a_type_may_narrow_its_connections_to_real_warehouses():
+    @report_type(connection_kinds=["sql"])
+    def warehouse_only(run):
+        yield from ()
+
+    assert warehouse_only.connection_kinds == ("sql",)
+
+
+def test_a_report_on_a_connection_the_type_does_not_query_is_an_error(installed, tmp_path):
+    from reports_pipeline.spec.loader import load_project
+    from reports_pipeline_tests.report_files import report_dict, write_report
+
+    installed(("warehouse_only", "team_types:warehouse_only"))
+    write_report(tmp_path, report_dict(source={"report_type": "warehouse_only"}), "r.yaml")
+    (error,) = load_project([tmp_path], None).errors
+    assert str(error).endswith(
+        "r.yaml:3: source.connection: connection 'demo_warehouse' is kind demo; report type"
+        " warehouse_only needs kind sql"
+    )
