@@ -124,17 +124,14 @@ def test_backticks_in_the_sql_and_values_do_not_break_out_of_their_code(tmp_path
     assert "- `:p` = ``a`b``" in page
 
 
-def test_a_report_type_source_shows_the_type_and_its_parameters_instead_of_sql():
-    from types import SimpleNamespace
-
-    from reports_pipeline.report_page import _source_lines
-
-    source = SimpleNamespace(
-        report_type="invoice_aging", connection=None, timeout=None, params={"buckets": [30, 60]}
-    )
-    assert _source_lines(source) == [
-        "**Report type** `invoice_aging` on connection `demo_warehouse`",
-        "",
-        "**Parameters**",
-        "- `buckets` = `[30, 60]`",
-    ]
+def test_a_report_type_source_shows_the_type_and_its_parameters_instead_of_sql(tmp_path):
+    connections = write_test_connections(tmp_path)
+    source = {"report_type": "invoice_aging", "params": {"buckets": [30, 60]}}
+    write_report(tmp_path / "reports", report_dict(source=source))
+    project = load_project([tmp_path / "reports"], connections)
+    assert not project.errors, project.errors
+    (report,) = project.reports
+    page = report_page(report, project.connections)
+    assert "**Report type** `invoice_aging` on connection `demo_warehouse`" in page
+    assert "**Parameters**\n- `buckets` = `[30, 60]`\n" in page
+    assert "```sql" not in page and ":period_start" not in page
