@@ -56,3 +56,35 @@ def test_a_shipped_type_imports_its_module_only_and_reads_no_entry_points(tmp_pa
     assert "reports_pipeline.report_types.invoice_aging" in loaded["modules"]
     assert "reports_pipeline.report_types.top_customers" not in loaded["modules"]
     assert not loaded["pyarrow"] and not loaded["entry_points_read"]
+
+
+WORKER_PROBE = textwrap.dedent(
+    """
+    import json, sys
+    from pathlib import Path
+    from reports_pipeline.definitions import build_one_job
+
+    job = build_one_job("aging", Path(sys.argv[1]), Path(sys.argv[2]))
+    print(json.dumps({
+        "job": job.name,
+        "modules": sorted(m for m in sys.modules if m.startswith("reports_pipeline.report_types.")),
+    }))
+    """
+)
+
+
+def test_a_run_worker_imports_the_type_of_its_own_report_only(tmp_path):
+    aging = write_report(
+        tmp_path, report_dict(name="aging", source={"report_type": "invoice_aging"})
+    )
+    write_report(tmp_path, report_dict(name="top", source={"report_type": "top_customers"}))
+    done = subprocess.run(
+        [sys.executable, "-c", WORKER_PROBE, str(aging), str(tmp_path / "none.yaml")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    built = json.loads(done.stdout.splitlines()[-1])
+    assert built["job"] == "aging"
+    assert "reports_pipeline.report_types.invoice_aging" in built["modules"]
+    assert "reports_pipeline.report_types.top_customers" not in built["modules"]
