@@ -23,7 +23,7 @@ from dagster import (
 )
 
 from reports_pipeline.delivery.late_notice import late_notice
-from reports_pipeline.deployment_health import reports_health
+from reports_pipeline.deployment_health import reports_lateness
 from reports_pipeline.health import ReportHealth
 from reports_pipeline.lateness_check import changed_lateness
 from reports_pipeline.sensors.owner_notice import OwnerNotices
@@ -64,7 +64,7 @@ def build_late_notice_sensor(
     )
     def report_late_notice(context: SensorEvaluationContext):
         now = datetime.now(timezone.utc)
-        healths = reports_health(context.instance, list(specs.values()), now)
+        healths = reports_lateness(context.instance, list(specs.values()), now)
         late = [r for r in healths if r.late]
         told = context.instance.run_storage.get_cursor_values({told_key(r.name) for r in late})
         for report in late:
