@@ -6,23 +6,9 @@ at load, so it only formats (no I/O); a cron the words below do not cover is quo
 """
 
 from reports_pipeline.scheduling.cadence import QUARTER_MONTHS
-from reports_pipeline.spec.report import WEEKDAYS, Schedule
+from reports_pipeline.spec.report import MONTH_NAMES, WEEKDAYS, Schedule
 
 _DAY_NAMES = tuple(day.capitalize() for day in WEEKDAYS)
-_MONTH_NAMES = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
 _WORKDAYS = [1, 2, 3, 4, 5]  # cron numbers, Sunday is 0
 
 
@@ -46,7 +32,7 @@ def cadence_words(schedule: Schedule, timezone: str) -> str:
         months = (
             "every month"
             if every == "month"
-            else _and(_MONTH_NAMES[int(m) - 1] for m in QUARTER_MONTHS.split(","))
+            else _and(MONTH_NAMES[int(m) - 1] for m in QUARTER_MONTHS.split(","))
         )
         day = _day_of_month(schedule.on)
         if isinstance(schedule.on, int) and schedule.on > 28:
@@ -137,7 +123,7 @@ def _span(hours: list) -> tuple[int | None, int | None]:
 
 def _cron_days(days: list, months: list, weekdays: list, after_times: bool = False) -> str:
     """The days of a cron in words: "every weekday", or after times "on weekdays" ("" daily)."""
-    named_months = _and(_MONTH_NAMES[m - 1] for m in months) if months != ["*"] else ""
+    named_months = _and(MONTH_NAMES[m - 1] for m in months) if months != ["*"] else ""
     in_months = f" in {named_months}" if named_months else ""
     if weekdays != ["*"]:
         ordered = sorted(weekdays, key=lambda d: (d - 1) % 7)  # Monday first

@@ -334,7 +334,7 @@ def _runs_only_at_weekends(expression: str) -> bool:
     return not day_exists
 
 
-_MONTH_NAMES = (
+MONTH_NAMES = (
     "January",
     "February",
     "March",
@@ -368,7 +368,7 @@ def _missing_days(expression: str) -> str | None:
     if any(day <= _MONTH_DAYS[month - 1] for day in days for month in month_numbers):
         return None
     # Only named months get here: every day 1..31 exists in some month of the year.
-    named = " and ".join(_MONTH_NAMES[month - 1] for month in months)
+    named = " and ".join(MONTH_NAMES[month - 1] for month in months)
     day_list = " or ".join(str(day) for day in days)
     return f"{named} {'has' if len(months) == 1 else 'have'} no day {day_list}"
 
