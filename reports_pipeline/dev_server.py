@@ -64,6 +64,24 @@ def _default_interrupts() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
+def _watch(reports_dir: Path, url: str, stop: threading.Event) -> None:
+    """The watcher thread: a missing folder or a failing watch costs the automatic reload
+    only (said in one line), never `dagster dev` itself."""
+    if not reports_dir.is_dir():
+        click.echo(
+            f"no reports folder at {display_path(reports_dir)}: files are not watched;"
+            " create it and restart, or reload by hand (`reports reload`)",
+            err=True,
+        )
+        return
+    try:
+        watch_and_reload(reports_dir, locations.connections_path(), reload_after(url), stop)
+    except Exception as exc:
+        click.echo(
+            f"report files are no longer watched ({exc}); reload with `reports reload`", err=True
+        )
+
+
 @click.command(context_settings={"ignore_unknown_options": True})
 @click.option("--url", default=DEFAULT_URL, show_default=True, help="The webserver to reload.")
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
@@ -71,9 +89,7 @@ def main(url: str, command: tuple[str, ...]) -> None:
     """Run COMMAND (``dagster dev ...``) and reload it whenever report files change."""
     stop = threading.Event()
     watcher = threading.Thread(
-        target=watch_and_reload,
-        args=(locations.reports_dir(), locations.connections_path(), reload_after(url), stop),
-        daemon=True,
+        target=_watch, args=(locations.reports_dir(), url, stop), daemon=True
     )
     process = _start_forwarding_sigterm(command)
     watcher.start()

@@ -65,3 +65,23 @@ def test_a_stopped_runner_stops_the_command(tmp_path):
         except ProcessLookupError:
             pass
         runner.communicate()
+
+
+def test_without_a_reports_folder_the_command_still_runs_and_says_why_nothing_is_watched(
+    tmp_path,
+):
+    runner = subprocess.Popen(
+        [sys.executable, "-m", "reports_pipeline.dev_server", "--url", "http://127.0.0.1:9", "--"]
+        + [sys.executable, "-c", "import sys; sys.exit(5)"],
+        env={**os.environ, "REPORTS_DIR": str(tmp_path / "missing")},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        _, errors = runner.communicate(timeout=TIMEOUT)
+    finally:
+        runner.kill()
+    assert runner.returncode == 5
+    assert "no reports folder at" in errors and "files are not watched" in errors
+    assert "Traceback" not in errors
