@@ -85,7 +85,10 @@ def _add_runs(instance, specs, per_report: int, now: datetime) -> int:
             )
         )
         partitions_def = partitions_definition(spec.schedule, today=now.date())
-        _, due = latest_due(spec, partitions_def, now)
+        found = latest_due(spec, partitions_def, now)
+        if found is None:
+            continue  # nothing of this report is due yet (its first period has not ended)
+        _, due = found
         keys = partitions_def.get_partition_keys(current_time=now)
         latest = keys.index(due.period.key)
         periods = keys[max(0, latest - per_report + 1) : latest + (0 if index % 100 == 7 else 1)]
