@@ -81,13 +81,14 @@ def build_definitions(
         broken.setdefault(report.shown_as, []).append(error)
     refused = set(broken)
     resources = wrap_resources_for_execution(build_resources(project.connections))
+    bound = with_fixed_config(resources)
     for report in project.reports if scope.report_jobs else []:
         if report.shown_as in refused:
             continue
         try:
             partitions_def = partitions_definition(report.spec.schedule)
             report_job = with_own_resources(
-                build_report_job(report, project.connections, partitions_def), resources
+                build_report_job(report, project.connections, partitions_def), bound
             )
             asset = report_asset_spec(report.spec, partitions_def)  # the report's file archive
             schedules.append(build_report_schedule(report.spec, report_job))
@@ -154,6 +155,29 @@ def _add_operations(connections, specs, jobs, schedules, sensors) -> None:
         schedules.append(build_retention_schedule(retention_job, zone, at))
 
 
+def with_fixed_config(
+    resources: Mapping[str, ResourceDefinition],
+) -> dict[str, ResourceDefinition]:
+    """Each resource with its settings fixed, as a job binds it: no run config to offer.
+
+    A resource's settings come from connections.yaml, so a report job has nothing to set in
+    its run config. A bound resource's config schema is part of the job's snapshot, which the
+    webserver and the daemon fetch for every report and every run stores: without it a report
+    job's snapshot is a fifth smaller (README, "Scale"). The settings are the same (secrets
+    still read from their environment variables when a run starts), and `Definitions` keeps the
+    configurable resources on its Resources page.
+    """
+    return {key: _fixed(resource) for key, resource in resources.items()}
+
+
+def _fixed(resource: ResourceDefinition) -> ResourceDefinition:
+    field = resource.config_field
+    if field is None or not field.default_provided:
+        return resource  # nothing to fix: no settings, or none known here
+    # The default is the resource's own settings, secrets as {"env": NAME}, never a value.
+    return resource.configured(field.default_value)
+
+
 def with_own_resources(
     job: JobDefinition, resources: Mapping[str, ResourceDefinition]
 ) -> JobDefinition:
@@ -202,7 +226,7 @@ def build_one_job(name: str, report_file: Path, connections_file: Path) -> JobDe
     resources = wrap_resources_for_execution(build_resources(project.connections))
     report_job = with_own_resources(
         build_report_job(report, project.connections, partitions_definition(report.spec.schedule)),
-        resources,
+        with_fixed_config(resources),
     )
     # Bound to the top-level resources exactly as in the full load.
     single = Definitions(jobs=[report_job], resources=resources)

@@ -134,6 +134,8 @@ def test_one_job_is_built_from_its_own_file_alone(tmp_path):
     )
     assert set(job.resource_defs) == set(full_job.resource_defs)
     assert job.partitions_def == full_job.partitions_def
+    # The same job as the daemon's, to the snapshot it stored with the run.
+    assert job.get_job_snapshot_id() == full_job.get_job_snapshot_id()
 
 
 def test_a_run_worker_process_builds_only_the_job_it_runs(tmp_path):
@@ -286,3 +288,35 @@ def test_a_report_job_carries_only_the_resources_its_steps_use(tmp_path):
     assert {"hook", "other_warehouse"} <= set(
         definitions.get_repository_def().get_top_level_resources()
     )
+
+
+def test_a_report_job_has_no_settings_to_fill_in_its_run_config(tmp_path):
+    # Connections.yaml fixes every resource's settings and the executor has none of its own:
+    # their config schemas would make up a third of each report job's snapshot.
+    from dagster._config import ConfigTypeKind
+
+    from reports_pipeline_tests.report_files import write_test_connections
+
+    connections = write_test_connections(
+        tmp_path,
+        {"mail": {"kind": "smtp", "host": "127.0.0.1", "port": 2525, "from": "r@example.com"}},
+    )
+    write_report(
+        tmp_path / "reports",
+        report_dict(
+            name="csv_by_mail",
+            source={"connection": "warehouse", "sql": "select 1 as one"},
+            deliver=[{"email": {"connection": "mail", "to": ["a@example.com"]}}],
+        ),
+    )
+    job = build_definitions([tmp_path / "reports"], connections).resolve_job_def("csv_by_mail")
+    fields = job.run_config_schema.config_type.fields
+    for key in ("warehouse", "mail", "report_storage"):
+        resource_fields = fields["resources"].config_type.fields[key].config_type.fields
+        assert resource_fields["config"].config_type.kind == ConfigTypeKind.ANY, key
+    assert fields["execution"].config_type.fields["config"].config_type.kind == ConfigTypeKind.ANY
+    # The settings are still the connection's: the SMTP resource a run builds has them.
+    from dagster import build_resources
+
+    with build_resources({"mail": job.resource_defs["mail"]}) as resources:
+        assert (resources.mail.host, resources.mail.port) == ("127.0.0.1", 2525)

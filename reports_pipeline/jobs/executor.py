@@ -62,10 +62,16 @@ def celery_executor_config() -> dict:
     }
 
 
+# Dagster's in-process executor with its settings fixed (step retries on, as by default): a
+# report job has no executor settings to offer in its run config, and their schema would take
+# a tenth of every report job's snapshot (README, "Scale"). One object for every job.
+FIXED_IN_PROCESS_EXECUTOR = in_process_executor.configured({}, name="in_process")
+
+
 def report_executor() -> ExecutorDefinition:
     """The executor of every report job, as this deployment's environment chooses it."""
     if executor_choice() == "in_process":
-        return in_process_executor
+        return FIXED_IN_PROCESS_EXECUTOR
     # Imported only when chosen: dagster_celery is an optional dependency (the `celery` extra).
     from dagster_celery import celery_executor
 

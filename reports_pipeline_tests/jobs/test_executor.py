@@ -2,6 +2,7 @@
 
 import pytest
 from dagster import in_process_executor
+from dagster._config import ConfigTypeKind
 
 from reports_pipeline.jobs.executor import (
     ExecutorSettingError,
@@ -14,9 +15,14 @@ from reports_pipeline_tests.report_files import report_dict, write_connections, 
 BROKER_WITH_PASSWORD = "pyamqp://reports:s3cret-broker@rabbit.internal:5672//"
 
 
-def test_unset_means_the_in_process_executor(monkeypatch):
+def test_unset_means_dagsters_in_process_executor_with_nothing_to_configure(monkeypatch):
     monkeypatch.delenv("REPORTS_EXECUTOR", raising=False)
-    assert report_executor() is in_process_executor
+    executor = report_executor()
+    assert executor.name == "in_process"
+    assert executor.executor_creation_fn is in_process_executor.executor_creation_fn
+    # Its settings are fixed: a report job's run config and snapshot carry no executor schema.
+    assert executor.config_field.config_type.kind == ConfigTypeKind.ANY
+    assert report_executor() is executor  # one object for every report job
 
 
 def test_an_unknown_executor_is_refused_naming_the_variable_and_the_choices(monkeypatch):
