@@ -257,19 +257,12 @@ def test_without_a_deployment_a_name_claimed_twice_goes_to_neither_file(tmp_path
     assert not lazy_repository([reports], tmp_path / "none.yaml").has_job("twice")
 
 
-def test_a_report_job_carries_only_the_resources_its_steps_use(tmp_path):
-    # Each bound resource's config schema is part of the job's snapshot, which the webserver
-    # and daemon fetch for every report: other connections must not ride along.
+def _csv_by_mail(tmp_path, **other_connections):
+    """Definitions with one report, from the warehouse by SMTP mail, among other connections."""
     from reports_pipeline_tests.report_files import write_test_connections
 
-    connections = write_test_connections(
-        tmp_path,
-        {
-            "mail": {"kind": "smtp", "host": "127.0.0.1", "port": 2525, "from": "r@example.com"},
-            "hook": {"kind": "webhook", "url": "https://hooks.example.com/x"},
-            "other_warehouse": {"kind": "sql", "url": "sqlite:///" + str(tmp_path / "o.sqlite")},
-        },
-    )
+    mail = {"kind": "smtp", "host": "127.0.0.1", "port": 2525, "from": "r@example.com"}
+    connections = write_test_connections(tmp_path, {"mail": mail, **other_connections})
     write_report(
         tmp_path / "reports",
         report_dict(
@@ -278,7 +271,17 @@ def test_a_report_job_carries_only_the_resources_its_steps_use(tmp_path):
             deliver=[{"email": {"connection": "mail", "to": ["a@example.com"]}}],
         ),
     )
-    definitions = build_definitions([tmp_path / "reports"], connections)
+    return build_definitions([tmp_path / "reports"], connections)
+
+
+def test_a_report_job_carries_only_the_resources_its_steps_use(tmp_path):
+    # Each bound resource's config schema is part of the job's snapshot, which the webserver
+    # and daemon fetch for every report: other connections must not ride along.
+    definitions = _csv_by_mail(
+        tmp_path,
+        hook={"kind": "webhook", "url": "https://hooks.example.com/x"},
+        other_warehouse={"kind": "sql", "url": "sqlite:///" + str(tmp_path / "o.sqlite")},
+    )
     job = definitions.resolve_job_def("csv_by_mail")
     assert {"warehouse", "mail", "report_storage"} <= set(job.resource_defs)
     assert not {"hook", "other_warehouse"} & set(job.resource_defs)
@@ -295,21 +298,7 @@ def test_a_report_job_has_no_settings_to_fill_in_its_run_config(tmp_path):
     # their config schemas would make up a third of each report job's snapshot.
     from dagster._config import ConfigTypeKind
 
-    from reports_pipeline_tests.report_files import write_test_connections
-
-    connections = write_test_connections(
-        tmp_path,
-        {"mail": {"kind": "smtp", "host": "127.0.0.1", "port": 2525, "from": "r@example.com"}},
-    )
-    write_report(
-        tmp_path / "reports",
-        report_dict(
-            name="csv_by_mail",
-            source={"connection": "warehouse", "sql": "select 1 as one"},
-            deliver=[{"email": {"connection": "mail", "to": ["a@example.com"]}}],
-        ),
-    )
-    job = build_definitions([tmp_path / "reports"], connections).resolve_job_def("csv_by_mail")
+    job = _csv_by_mail(tmp_path).resolve_job_def("csv_by_mail")
     fields = job.run_config_schema.config_type.fields
     for key in ("warehouse", "mail", "report_storage"):
         resource_fields = fields["resources"].config_type.fields[key].config_type.fields
