@@ -9,12 +9,13 @@ from reports_pipeline_tests.report_files import report_dict, write_report
 
 TIMEOUT = 120
 # Stands in for `dagster dev`: handles SIGTERM as SIGINT, as Dagster does, says it is up, and
-# ends with 7 when interrupted.
+# ends with 7 when interrupted. It says so inside the `try`: the test signals as soon as it
+# reads the line, and an interrupt arriving before `try` would end it by SIGINT instead.
 SERVER = (
     "import signal, sys\n"
     "signal.signal(signal.SIGTERM, signal.getsignal(signal.SIGINT))\n"
-    "print('up', flush=True)\n"
     "try:\n"
+    "    print('up', flush=True)\n"
     "    signal.pause()\n"
     "except KeyboardInterrupt:\n"
     "    sys.exit(7)\n"
