@@ -20,6 +20,7 @@ on a shared machine.
 """
 
 import argparse
+import math
 import os
 import statistics
 import subprocess
@@ -35,12 +36,14 @@ from dagster._core.storage.tags import SCHEDULE_NAME_TAG, SCHEDULED_EXECUTION_TI
 sys.path.insert(0, str(Path(__file__).parent))
 from scale import (  # noqa: E402  (the benchmark's own helpers, beside this file)
     ROOT,
+    _due_minute,
     _free_port,
     _instance_home,
     _session_cpu,
     _start,
     _stop,
     _wait_for_code_server,
+    _wait_until,
     generate_project,
 )
 
@@ -64,15 +67,6 @@ def _peak_rss_mb(pid: int) -> int:
     with open(f"/proc/{pid}/status") as status:
         line = next(line for line in status if line.startswith("VmHWM:"))
     return int(line.split()[1]) // 1024
-
-
-def _next_minute(after: datetime) -> datetime:
-    return after.replace(second=0, microsecond=0) + timedelta(minutes=1)
-
-
-def _sleep_until(moment: datetime) -> None:
-    while (left := (moment - datetime.now(timezone.utc)).total_seconds()) > 0:
-        time.sleep(min(left, 5))
 
 
 def measure(n: int, minutes: int, work: Path) -> dict:
@@ -118,13 +112,13 @@ def measure(n: int, minutes: int, work: Path) -> dict:
                     raise SystemExit(f"the daemon stopped: see {root / 'daemon.log'}")
                 time.sleep(2)
             first_tick_s = (datetime.now(timezone.utc) - daemon_started).total_seconds()
-            window_start = _next_minute(datetime.now(timezone.utc))
+            window_start = _due_minute(0)  # the next whole minute
             window_end = window_start + timedelta(minutes=minutes)
-            _sleep_until(window_start)
+            _wait_until(window_start)
             cpu_before = {p.pid: _session_cpu(p.pid) for p in processes}
             print(f"  watching {window_start:%H:%M}-{window_end:%H:%M} UTC", flush=True)
             # The ticks of the window's last minute get up to a minute to be created.
-            _sleep_until(window_end + timedelta(seconds=60))
+            _wait_until(window_end + timedelta(seconds=60))
             cpu = {p.pid: _session_cpu(p.pid) - cpu_before[p.pid] for p in processes}
             daemon_peak = _peak_rss_mb(daemon.pid)
             records = instance.get_run_records()
@@ -150,7 +144,8 @@ def measure(n: int, minutes: int, work: Path) -> dict:
         "probe_created": len(probe_due),
         "ticks": len(late),
         "late_median": statistics.median(late) if late else None,
-        "late_p95": late[int(0.95 * (len(late) - 1))] if late else None,
+        # Nearest rank: the smallest lateness that 95 % of the ticks do not exceed.
+        "late_p95": late[math.ceil(0.95 * len(late)) - 1] if late else None,
         "late_max": late[-1] if late else None,
         "daemon_cpu_per_min": cpu[daemon.pid] / (minutes + 1),
         "server_cpu_per_min": cpu[server.pid] / (minutes + 1),
