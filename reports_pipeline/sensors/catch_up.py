@@ -5,10 +5,17 @@ downtime this sensor requests each missed period of each running report once (it
 ``report:period``, and Dagster never launches a sensor's run key twice), oldest first, up to
 ``policy.max_catchup_periods`` per report. A paused schedule is not caught up, and resuming it
 starts from the moment it was resumed: the paused interval is only run by a backfill.
+
+Its cost follows the reports due, not the reports that exist: the cursor records up to when
+ticks were checked, so an evaluation looks only at reports with a tick since then (one run query
+each), and an evaluation that runs out of time goes on from where it stopped at the next one.
 """
 
+import json
+import time
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 
 from dagster import (
     DagsterInstance,
@@ -18,7 +25,8 @@ from dagster import (
     RunsFilter,
     SensorDefinition,
     SensorEvaluationContext,
-    SkipReason,
+    SensorResult,
+    TimeWindowPartitionsDefinition,
     sensor,
 )
 from dagster._core.definitions.run_request import InstigatorType
@@ -27,7 +35,9 @@ from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_START_TAG,
     PARTITION_NAME_TAG,
 )
+from dagster._utils.schedules import schedule_execution_time_iterator
 
+from reports_pipeline.scheduling.cadence import schedule_cron
 from reports_pipeline.scheduling.due import DueRun
 from reports_pipeline.scheduling.missed import missed_runs
 from reports_pipeline.scheduling.report_schedule import schedule_name
@@ -37,66 +47,139 @@ from reports_pipeline.spec.report import ReportSpec
 CATCH_UP_SENSOR_NAME = "report_catch_up"
 CATCH_UP_TAG = "reports/catch_up"
 _INTERVAL_SECONDS = 60
-# Recent runs of a report looked at to tell which periods already ran.
-_RECENT_RUNS = 1000
+# A tick whose latest tick has no run yet is missed only once it is this old: under load the
+# scheduler creates a tick's run a minute or more late (measured at 10,000 reports), and a run
+# created late is not missed.
+SETTLING = timedelta(minutes=5)
+# Dagster gives a sensor evaluation 60 seconds; stop well before and go on at the next one.
+_BUDGET_SECONDS = 30.0
 
 
-def _periods_with_runs(instance: DagsterInstance, job: JobDefinition) -> set[str]:
-    """Period keys that have a run of ``job`` (any status: a failed run is not a missed one)."""
-    keys: set[str] = set()
-    for run in instance.get_runs(RunsFilter(job_name=job.name), limit=_RECENT_RUNS):
-        if PARTITION_NAME_TAG in run.tags:
-            keys.add(run.tags[PARTITION_NAME_TAG])
-        elif ASSET_PARTITION_RANGE_START_TAG in run.tags:
-            first = run.tags[ASSET_PARTITION_RANGE_START_TAG]
-            last = run.tags.get(ASSET_PARTITION_RANGE_END_TAG, first)
-            keys.add(f"{first}..{last}")
-    return keys
+def _already_run(instance: DagsterInstance, job_name: str, due: DueRun) -> bool:
+    """Whether ``due`` has a run of the job (any status: a failed run is not a missed one).
 
-
-def _covered(due: DueRun, keys: set[str]) -> bool:
-    return due.period.key in keys or (due.first.key == due.last.key and due.first.key in keys)
-
-
-def build_catch_up_sensor(
-    reports: Sequence[tuple[ReportSpec, JobDefinition]], max_catchup_periods: int
-) -> SensorDefinition:
-    """One sensor for every periodic report (one-off reports are the scheduler's alone)."""
-    periodic = [(spec, job) for spec, job in reports if job.partitions_def is not None]
-
-    @sensor(
-        name=CATCH_UP_SENSOR_NAME,
-        jobs=[job for _, job in periodic],
-        minimum_interval_seconds=_INTERVAL_SECONDS,
-        default_status=DefaultSensorStatus.RUNNING,
-        description="Runs every period missed while the daemon was down, once, oldest first "
-        f"(at most {max_catchup_periods} per report).",
-    )
-    def report_catch_up(context: SensorEvaluationContext):
-        states = {
-            state.instigator_name: state
-            for state in context.instance.all_instigator_state(
-                instigator_type=InstigatorType.SCHEDULE
-            )
+    One indexed query on the run's partition tags: a single period, or a backfill's range."""
+    if due.first.key == due.last.key:
+        tags = {PARTITION_NAME_TAG: due.first.key}
+    else:
+        tags = {
+            ASSET_PARTITION_RANGE_START_TAG: due.first.key,
+            ASSET_PARTITION_RANGE_END_TAG: due.last.key,
         }
-        now = datetime.now(timezone.utc)
-        requests: list[RunRequest] = []
-        for spec, job in periodic:
-            state = states.get(schedule_name(spec.name))
-            start = getattr(state.instigator_data, "start_timestamp", None) if state else None
-            if state is None or not state.is_running or start is None:
-                continue  # never started, or paused: nothing to catch up
-            done = _periods_with_runs(context.instance, job)
+    return bool(instance.get_run_ids(RunsFilter(job_name=job_name, tags=tags), limit=1))
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Ticks at or before ``checked_until`` were checked (None: never). A pass that ran out of
+    time keeps its ``horizon`` and the last report it finished, ``done_through``."""
+
+    checked_until: float | None = None
+    horizon: float | None = None
+    done_through: str | None = None
+
+    @staticmethod
+    def parse(text: str | None) -> "Cursor":
+        if not text:
+            return Cursor()
+        try:
+            return Cursor(**json.loads(text))
+        except (ValueError, TypeError):
+            return Cursor()  # written by an older version: check as if for the first time
+
+    def dump(self) -> str:
+        return json.dumps({k: v for k, v in self.__dict__.items() if v is not None})
+
+
+class _TicksSince:
+    """Whether a cron has a tick in (since, now]; reports share a few crons, so each is
+    computed once per evaluation."""
+
+    def __init__(self, since: float, now: float):
+        self._since, self._now = since, now
+        self._known: dict[tuple[str, str], bool] = {}
+
+    def __call__(self, cron: str, zone: str) -> bool:
+        if (cron, zone) not in self._known:
+            ticks = schedule_execution_time_iterator(self._since, cron, zone, ascending=True)
+            tick = next(ticks)
+            if tick.timestamp() <= self._since:
+                tick = next(ticks)
+            self._known[(cron, zone)] = tick.timestamp() <= self._now
+        return self._known[(cron, zone)]
+
+
+def _utc(timestamp: float | None) -> datetime | None:
+    return None if timestamp is None else datetime.fromtimestamp(timestamp, timezone.utc)
+
+
+@dataclass(frozen=True)
+class PeriodicReport:
+    """What catching a report up needs: its spec, its job's name and its periods."""
+
+    spec: ReportSpec
+    job_name: str
+    partitions_def: TimeWindowPartitionsDefinition
+
+
+@dataclass(frozen=True)
+class CatchUp:
+    """An evaluation's runs to request, the cursor for the next one, and warnings to log."""
+
+    requests: list[RunRequest]
+    cursor: Cursor
+    warnings: list[str]
+
+
+def catch_up(
+    instance: DagsterInstance,
+    reports: Sequence[PeriodicReport],
+    cursor: Cursor,
+    now: datetime,
+    max_catchup_periods: int,
+    budget_seconds: float = _BUDGET_SECONDS,
+) -> CatchUp:
+    """The missed runs of ``reports`` (sorted by name) since ``cursor``, within the budget.
+
+    Reads the schedule states once, and only if some report has a tick since the last check;
+    then one indexed run query per tick looked at (in normal operation, one per report due)."""
+    began = time.monotonic()
+    horizon = cursor.horizon if cursor.horizon is not None else (now - SETTLING).timestamp()
+    checked_until = _utc(cursor.checked_until)
+    due_since = _TicksSince(cursor.checked_until, now.timestamp()) if checked_until else None
+    states = None
+    requests: list[RunRequest] = []
+    warnings: list[str] = []
+    unfinished: str | None = None
+    deferred = 0
+    for report in reports:
+        spec = report.spec
+        if cursor.done_through is not None and spec.name <= cursor.done_through:
+            continue  # done by the evaluation that ran out of time
+        schedule = spec.schedule
+        if due_since and not due_since(schedule_cron(schedule), schedule.timezone or "UTC"):
+            continue  # no tick since the last check: nothing can have been missed
+        if states is None:
+            states = {
+                state.instigator_name: state
+                for state in instance.all_instigator_state(instigator_type=InstigatorType.SCHEDULE)
+            }
+        state = states.get(schedule_name(spec.name))
+        start = getattr(state.instigator_data, "start_timestamp", None) if state else None
+        if state is not None and state.is_running and start is not None:
             missed = missed_runs(
-                spec.schedule,
-                job.partitions_def,
+                schedule,
+                report.partitions_def,
                 since=datetime.fromtimestamp(start, timezone.utc),
                 now=now,
-                already_run=lambda due, done=done: _covered(due, done),
+                horizon=_utc(horizon),
+                checked_until=checked_until,
+                already_run=lambda due, name=report.job_name: _already_run(instance, name, due),
                 limit=max_catchup_periods,
             )
+            deferred += missed.deferred
             if missed.left_out:
-                context.log.warning(
+                warnings.append(
                     f"{spec.name}: {missed.left_out} older missed periods are not caught up "
                     f"(policy.max_catchup_periods is {max_catchup_periods}); backfill them"
                 )
@@ -104,15 +187,72 @@ def build_catch_up_sensor(
                 request = run_request(due, partitioned=True, tags={CATCH_UP_TAG: "true"})
                 requests.append(
                     request.with_replaced_attrs(
-                        job_name=job.name, run_key=f"{spec.name}:{due.period.key}"
+                        job_name=report.job_name, run_key=f"{spec.name}:{due.period.key}"
                     )
                 )
-        if not requests:
-            return SkipReason("no missed periods")
-        context.log.info(
-            "catching up "
-            + ", ".join(f"{r.job_name} {r.run_key.split(':', 1)[1]}" for r in requests)
+        if time.monotonic() - began > budget_seconds:
+            unfinished = spec.name
+            break
+    if unfinished is not None and unfinished != reports[-1].spec.name:
+        next_cursor = Cursor(cursor.checked_until, horizon, done_through=unfinished)
+    else:
+        # Everything up to now was settled and checked, unless a tick was left for later (then
+        # up to the horizon, so the next window holds it again) or the pass took several
+        # evaluations (which did not count what they left). Never back.
+        done = now.timestamp() if not deferred and cursor.horizon is None else horizon
+        next_cursor = Cursor(checked_until=max(done, cursor.checked_until or done))
+    return CatchUp(requests, next_cursor, warnings)
+
+
+def build_catch_up_sensor(
+    reports: Sequence[tuple[ReportSpec, JobDefinition]],
+    max_catchup_periods: int,
+    budget_seconds: float = _BUDGET_SECONDS,
+) -> SensorDefinition:
+    """One sensor for every periodic report (one-off reports are the scheduler's alone).
+
+    ``budget_seconds``: time an evaluation spends before leaving the rest to the next one
+    (at least one report is always done)."""
+    periodic = sorted(
+        (
+            PeriodicReport(spec, job.name, job.partitions_def)
+            for spec, job in reports
+            if isinstance(job.partitions_def, TimeWindowPartitionsDefinition)
+        ),
+        key=lambda report: report.spec.name,
+    )
+    jobs = [
+        job for _, job in reports if isinstance(job.partitions_def, TimeWindowPartitionsDefinition)
+    ]
+
+    @sensor(
+        name=CATCH_UP_SENSOR_NAME,
+        jobs=jobs,
+        minimum_interval_seconds=_INTERVAL_SECONDS,
+        default_status=DefaultSensorStatus.RUNNING,
+        description="Runs every period missed while the daemon was down, once, oldest first "
+        f"(at most {max_catchup_periods} per report).",
+    )
+    def report_catch_up(context: SensorEvaluationContext):
+        result = catch_up(
+            context.instance,
+            periodic,
+            Cursor.parse(context.cursor),
+            datetime.now(timezone.utc),
+            max_catchup_periods,
+            budget_seconds,
         )
-        return requests
+        for warning in result.warnings:
+            context.log.warning(warning)
+        if result.requests:
+            context.log.info(
+                "catching up "
+                + ", ".join(f"{r.job_name} {r.run_key.split(':', 1)[1]}" for r in result.requests)
+            )
+        return SensorResult(
+            run_requests=result.requests,
+            skip_reason=None if result.requests else "no missed periods",
+            cursor=result.cursor.dump(),
+        )
 
     return report_catch_up

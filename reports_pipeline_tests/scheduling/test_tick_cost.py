@@ -80,3 +80,24 @@ def test_after_downtime_the_walk_ends_at_the_last_tick_that_ran():
     assert [run.period.key for run in result.runs] == ["2026-11-20-10:00", "2026-11-20-11:00"]
     # 13:05 (the scheduler's), 12:05 and 11:05 (missed), 10:05 (ran): four ticks, not 9,600.
     assert result.ticks_examined == 4
+
+
+def test_a_later_evaluation_looks_only_at_the_ticks_since_the_last_check():
+    schedule = Schedule(every="hour", at="00:05", timezone="UTC", start="2025-01-01")
+    now = datetime(2026, 11, 20, 13, 30, tzinfo=UTC)
+    result = missed_runs(
+        schedule,
+        partitions_definition(schedule),
+        since=now - timedelta(days=400),
+        now=now,
+        checked_until=now - timedelta(hours=2, minutes=30),
+        already_run=lambda due: False,  # even with no run at all, older ticks are not looked at
+        limit=7,
+    )
+    # 13:05 (the scheduler's), 12:05 and 11:05 (since 11:00), 10:05 (the scheduler's at 11:00).
+    assert [run.period.key for run in result.runs] == [
+        "2026-11-20-09:00",
+        "2026-11-20-10:00",
+        "2026-11-20-11:00",
+    ]
+    assert result.ticks_examined == 4
