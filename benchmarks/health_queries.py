@@ -1,13 +1,16 @@
-"""What the late-notice sensor and `reports status` cost at N reports: one evaluation each.
+"""What the late-notice sensor, the catch-up sensor and `reports status` cost at N reports.
 
 `reports status` reads every report's health from the instance (`reports_health`: one query of
 each report's recent runs); the late-notice sensor, every five minutes, needs lateness only
 (`reports_lateness`: one query per day of due ticks proves most reports on time, and only the
-others are read one by one). This script puts N reports' worth of runs into a fresh Postgres
-instance (or SQLite with `--sqlite`), the latest due period of every report delivered but for
-one report in a hundred, and prints the wall and CPU time of each evaluation beside the
-baseline: one query returning the same runs for every report at once (what Dagster's run
-storage costs with nothing added). Nothing asserts; read the figures.
+others are read one by one). The catch-up sensor, every minute, looks at the reports with a
+tick since its last evaluation (its cursor); its first evaluation, with no cursor, at every
+report; before it had a cursor it read each report's last 1,000 runs. This script puts N
+reports' worth of runs into a fresh Postgres instance (or SQLite with `--sqlite`), the latest
+due period of every report delivered but for one report in a hundred, and prints the wall and
+CPU time of each evaluation beside the baseline: one query returning the same runs for every
+report at once (what Dagster's run storage costs with nothing added). Nothing asserts;
+read the figures.
 
     .venv/bin/python benchmarks/health_queries.py                # N=10,000, 3 runs each
     .venv/bin/python benchmarks/health_queries.py --n 1000 --sqlite
@@ -104,6 +107,46 @@ def _add_runs(instance, specs, per_report: int, now: datetime) -> int:
     return added
 
 
+def _catch_up_figures(instance, specs, now: datetime) -> list[tuple[str, float, float]]:
+    """Wall and CPU of catch-up sensor evaluations: the first one (no cursor), one a minute
+    after the last, and what it cost before it had a cursor (each report's last 1,000 runs)."""
+    from dagster import RunsFilter
+
+    from reports_pipeline.scheduling.cadence import partitions_definition
+    from reports_pipeline.sensors.catch_up import Cursor, PeriodicReport, catch_up
+
+    periodic = sorted(
+        (
+            PeriodicReport(spec, spec.name, partitions_definition(spec.schedule, today=now.date()))
+            for spec in specs
+            if spec.schedule.every != "once"
+        ),
+        key=lambda report: report.spec.name,
+    )
+    figures = []
+    for label, cursor in (
+        ("catch-up sensor, first evaluation (no cursor)", Cursor()),
+        (
+            "catch-up sensor, a minute after the last",
+            Cursor(checked_until=(now - timedelta(minutes=1)).timestamp()),
+        ),
+    ):
+        result, wall, cpu = _timed(
+            lambda cursor=cursor: catch_up(
+                instance, periodic, cursor, now, 7, budget_seconds=float("inf")
+            )
+        )
+        figures.append((f"{label}: {len(result.requests)} requested", wall, cpu))
+    _, wall, cpu = _timed(
+        lambda: [
+            instance.get_runs(RunsFilter(job_name=report.job_name), limit=1000)
+            for report in periodic
+        ]
+    )
+    figures.append(("catch-up sensor before its cursor: each report's last 1,000 runs", wall, cpu))
+    return figures
+
+
 def _no_synchronous_commit(url: str) -> None:
     import sqlalchemy
 
@@ -126,7 +169,11 @@ def main() -> None:
 
     from dagster import RunsFilter
 
-    from reports_pipeline.deployment_health import reports_health, reports_lateness
+    from reports_pipeline.deployment_health import (
+        hold_connection,
+        reports_health,
+        reports_lateness,
+    )
     from reports_pipeline.jobs.report_job import REPORT_TAG
     from reports_pipeline.spec.loader import load_project
 
@@ -144,7 +191,12 @@ def main() -> None:
             added, add_wall, _ = _timed(lambda: _add_runs(instance, specs, options.runs, now))
             print(f"stored {added} runs in {add_wall:.0f} s", flush=True)
             lateness, late_wall, late_cpu = _timed(lambda: reports_lateness(instance, specs, now))
+            # Sensors query as Dagster gives them the instance: a new connection per query.
+            catch_ups = _catch_up_figures(instance, specs, now)
             health, wall, cpu = _timed(lambda: reports_health(instance, specs, now))
+            # What `reports status` does: the same with one connection held open.
+            hold_connection(instance)
+            _, held_wall, held_cpu = _timed(lambda: reports_health(instance, specs, now))
             records, base_wall, base_cpu = _timed(
                 lambda: instance.get_run_records(RunsFilter(tags={REPORT_TAG: names}), limit=added)
             )
@@ -153,19 +205,22 @@ def main() -> None:
     rows = [
         (f"one evaluation, {len(specs):,} reports, {storage}", "wall s", "CPU s"),
         ("`reports_lateness` (a late-notice sensor tick)", f"{late_wall:.1f}", f"{late_cpu:.1f}"),
-        ("`reports_health` (`reports status`, the digest)", f"{wall:.1f}", f"{cpu:.1f}"),
+        ("`reports_health` (the digest), a connection per query", f"{wall:.1f}", f"{cpu:.1f}"),
+        ("`reports status`: the same, one held connection", f"{held_wall:.1f}", f"{held_cpu:.1f}"),
         (
             f"baseline: one query of all {len(records):,} runs",
             f"{base_wall:.1f}",
             f"{base_cpu:.1f}",
         ),
     ]
+    rows += [(label, f"{wall:.1f}", f"{cpu:.1f}") for label, wall, cpu in catch_ups]
     for index, row in enumerate(rows):
         print("| " + " | ".join(row) + " |")
         if index == 0:
             print("|---|---|---|")
     print(f"| lateness / baseline | {late_wall / base_wall:.1f}× | |")
     print(f"| health / baseline | {wall / base_wall:.1f}× | |")
+    print(f"| status / baseline | {held_wall / base_wall:.1f}× | |")
     late = sorted(h.name for h in health if h.late)
     agree = late == sorted(h.name for h in lateness if h.late)
     print(f"\nreports evaluated: {len(health)}; late: {len(late)}; the two agree: {agree}")

@@ -480,7 +480,7 @@ def status(as_json: bool, hours_ahead: int, connections: str | None) -> None:
 
     from dagster import DagsterInstance
 
-    from reports_pipeline.deployment_health import queue_length, reports_health
+    from reports_pipeline.deployment_health import hold_connection, queue_length, reports_health
     from reports_pipeline.status_view import (
         DeploymentStatus,
         InvalidFile,
@@ -496,6 +496,7 @@ def status(as_json: bool, hours_ahead: int, connections: str | None) -> None:
     now = datetime.now(timezone.utc)
     ahead = timedelta(hours=hours_ahead)
     with DagsterInstance.get() as instance:
+        hold_connection(instance)
         result = DeploymentStatus(
             now=now,
             ahead=ahead,

@@ -31,6 +31,10 @@ from reports_pipeline.spec.report import ReportSpec
 
 # Enough for the latest periods, a retry or two and the typical run time of a minutely report.
 RECENT_RUNS = 50
+# dagster-webserver's defaults for its held connection.
+_STATEMENT_TIMEOUT_MS = 15_000
+_POOL_RECYCLE_SECONDS = 3600
+_POOL_MAX_OVERFLOW = 20
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,21 @@ def report_runs(
 def recent_runs(instance: DagsterInstance, name: str, limit: int = RECENT_RUNS) -> list[RunFact]:
     """The report's last ``limit`` runs."""
     return report_runs(instance, name, limit=limit)
+
+
+def hold_connection(instance: DagsterInstance) -> None:
+    """Keep the instance's database connection open between queries, for a command that makes
+    one query per report.
+
+    Dagster's PostgreSQL storage opens a new connection for every query so that an idle
+    instance holds none; at one query per report the connections were two thirds of `reports
+    status` (1,000 reports: 9.8 s, 3.1 s with one held connection). This is what
+    dagster-webserver does for itself, with its default settings; SQLite is unaffected."""
+    instance.optimize_for_webserver(
+        statement_timeout=_STATEMENT_TIMEOUT_MS,
+        pool_recycle=_POOL_RECYCLE_SECONDS,
+        max_overflow=_POOL_MAX_OVERFLOW,
+    )
 
 
 def schedule_states(instance: DagsterInstance) -> dict[str, ScheduleState]:

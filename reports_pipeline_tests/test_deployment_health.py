@@ -3,13 +3,16 @@
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from dagster import DagsterRunStatus
+import sqlalchemy
+import yaml
+from dagster import DagsterInstance, DagsterRunStatus
 from dagster._core.storage.dagster_run import DagsterRun
 
 from reports_pipeline import deployment_health
-from reports_pipeline.deployment_health import reports_health, reports_lateness
+from reports_pipeline.deployment_health import hold_connection, reports_health, reports_lateness
 from reports_pipeline.jobs.report_job import REPORT_TAG
 from reports_pipeline.spec.loader import load_project
+from reports_pipeline_tests.postgres_databases import connect_admin, fresh_database
 from reports_pipeline_tests.report_files import report_dict, write_report
 from reports_pipeline_tests.test_cli import set_schedule_state
 
@@ -46,6 +49,28 @@ SCENARIOS = {
 
 @pytest.fixture
 def deployment(tmp_path, sqlite_instance):
+    return sqlite_instance, _populate(tmp_path, sqlite_instance)
+
+
+@pytest.fixture
+def postgres_instance(tmp_path, postgres_url):
+    """A Dagster instance in a database of its own (``postgres_url``: skipped, or failed under
+    CI, when PostgreSQL is unreachable)."""
+    admin = connect_admin()
+    try:
+        with fresh_database(admin, "reports_health", "postgresql+psycopg2") as url:
+            home = tmp_path / "postgres_home"
+            home.mkdir()
+            config = {"storage": {"postgres": {"postgres_url": url}}}
+            (home / "dagster.yaml").write_text(yaml.safe_dump(config))
+            with DagsterInstance.from_config(str(home)) as instance:
+                yield instance
+    finally:
+        admin.close()
+
+
+def _populate(tmp_path, instance):
+    """The SCENARIOS' report files, schedule states and runs; their specs."""
     for name, (runs, options) in SCENARIOS.items():
         schedule = options.get(
             "schedule", {"every": "day", "at": options.get("at", TICK), "timezone": "UTC"}
@@ -54,11 +79,9 @@ def deployment(tmp_path, sqlite_instance):
         write_report(tmp_path / "reports", report)
         # The daemon has run the schedules for a month (paused: stopped by hand since).
         running = options.get("running", True)
-        set_schedule_state(
-            sqlite_instance, f"{name}_schedule", running, since=NOW - timedelta(days=40)
-        )
+        set_schedule_state(instance, f"{name}_schedule", running, since=NOW - timedelta(days=40))
         for period, status, job_name in runs:
-            sqlite_instance.run_storage.add_run(
+            instance.run_storage.add_run(
                 DagsterRun(
                     job_name=job_name or name,
                     status=DagsterRunStatus(status),
@@ -67,8 +90,27 @@ def deployment(tmp_path, sqlite_instance):
             )
     project = load_project([tmp_path / "reports"], tmp_path / "none.yaml")
     assert project.errors == []
-    specs = [report.spec for report in project.reports]
-    return sqlite_instance, specs
+    return [report.spec for report in project.reports]
+
+
+def _backend_pids(instance, times: int) -> set[int]:
+    pids = set()
+    for _ in range(times):
+        with instance.run_storage.connect() as connection:
+            pids.add(connection.execute(sqlalchemy.text("select pg_backend_pid()")).scalar())
+    return pids
+
+
+def test_a_held_connection_serves_every_query_with_the_same_healths(tmp_path, postgres_instance):
+    specs = _populate(tmp_path, postgres_instance)
+    # Dagster's PostgreSQL storage connects anew for every query...
+    assert len(_backend_pids(postgres_instance, 3)) == 3
+    separate = reports_health(postgres_instance, specs, NOW)
+    # ...`reports status` holds one connection for its query per report.
+    hold_connection(postgres_instance)
+    assert len(_backend_pids(postgres_instance, 3)) == 1
+    assert reports_health(postgres_instance, specs, NOW) == separate
+    assert sorted(h.name for h in separate if h.late)[:2] == ["another_locations_job", "failed"]
 
 
 def test_lateness_gives_the_full_healths_verdict_for_every_report(deployment):
