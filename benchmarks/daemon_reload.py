@@ -15,8 +15,9 @@ instance, for the runs the schedules created in that window, how late each was: 
 time minus the tick's due time (Dagster's ``scheduled_execution_time`` tag). It prints the
 daemon's start to its first tick, the probe's ticks (due, created, missing), the lateness of
 every tick (median, 95th percentile, largest), the CPU seconds per minute of the daemon and of
-the code server during the window, and the daemon's peak RSS. Nothing here asserts; one run
-on a shared machine.
+the code server during the window, the daemon's peak RSS, and the catch-up sensor's
+evaluations in the window (by status, the longest) with the runs it requested for ticks the
+scheduler missed. Nothing here asserts; one run on a shared machine.
 """
 
 import argparse
@@ -47,6 +48,8 @@ from scale import (  # noqa: E402  (the benchmark's own helpers, beside this fil
     generate_project,
 )
 
+from reports_pipeline.sensors.catch_up import CATCH_UP_SENSOR_NAME, CATCH_UP_TAG  # noqa: E402
+
 PROBE = "probe_every_minute"
 SCHEDULED_TAG = SCHEDULED_EXECUTION_TIME_TAG  # the tick's due time, on each run it creates
 SCHEDULE_TAG = SCHEDULE_NAME_TAG
@@ -67,6 +70,28 @@ def _peak_rss_mb(pid: int) -> int:
     with open(f"/proc/{pid}/status") as status:
         line = next(line for line in status if line.startswith("VmHWM:"))
     return int(line.split()[1]) // 1024
+
+
+def _catch_up_ticks(instance, since: datetime) -> dict:
+    """The catch-up sensor's evaluations since ``since``: how many ended in each status, and
+    the longest one (Dagster stops a sensor call at 60 s)."""
+    from dagster._core.definitions.run_request import InstigatorType
+
+    states = [
+        state
+        for state in instance.all_instigator_state(instigator_type=InstigatorType.SENSOR)
+        if state.instigator_name == CATCH_UP_SENSOR_NAME
+    ]
+    ticks = []
+    for state in states:
+        ticks += instance.get_ticks(
+            state.instigator_origin_id, state.selector_id, after=since.timestamp()
+        )
+    statuses: dict[str, int] = {}
+    for tick in ticks:
+        statuses[tick.status.value] = statuses.get(tick.status.value, 0) + 1
+    durations = [t.end_timestamp - t.timestamp for t in ticks if t.end_timestamp]
+    return {"statuses": statuses, "longest": max(durations, default=None)}
 
 
 def measure(n: int, minutes: int, work: Path) -> dict:
@@ -122,6 +147,7 @@ def measure(n: int, minutes: int, work: Path) -> dict:
             cpu = {p.pid: _session_cpu(p.pid) - cpu_before[p.pid] for p in processes}
             daemon_peak = _peak_rss_mb(daemon.pid)
             records = instance.get_run_records()
+            sensor_ticks = _catch_up_ticks(instance, window_start)
     finally:
         for process in reversed(processes):
             _stop(process)
@@ -137,7 +163,10 @@ def measure(n: int, minutes: int, work: Path) -> dict:
         if tags.get(SCHEDULE_TAG) == f"{PROBE}_schedule":
             probe_due.add(due)
     late.sort()
+    caught_up = sum(1 for r in records if r.dagster_run.tags.get(CATCH_UP_TAG) == "true")
     return {
+        "catch_up_ticks": sensor_ticks,
+        "caught_up_runs": caught_up,
         "first_tick_s": first_tick_s,
         "server_ready_s": server_ready_s,
         "probe_due": minutes,
@@ -182,6 +211,12 @@ def main() -> None:
         ("daemon CPU s per minute", f"{f['daemon_cpu_per_min']:.1f}"),
         ("code server CPU s per minute", f"{f['server_cpu_per_min']:.1f}"),
         ("daemon peak RSS MB", str(f["daemon_peak_mb"])),
+        (
+            "catch-up sensor evaluations by status",
+            ", ".join(f"{k} {v}" for k, v in sorted(f["catch_up_ticks"]["statuses"].items())),
+        ),
+        ("  longest, s", seconds(f["catch_up_ticks"]["longest"])),
+        ("runs it requested (missed ticks caught up)", str(f["caught_up_runs"])),
     ]
     width = max(len(label) for label, _ in rows)
     print(f"| {'what':<{width}} | N={options.n} |\n|{'-' * (width + 2)}|------|")
