@@ -37,6 +37,7 @@ from dagster._core.storage.tags import (
 )
 from dagster._utils.schedules import schedule_execution_time_iterator
 
+from reports_pipeline.run_history import period_of_tags
 from reports_pipeline.scheduling.cadence import schedule_cron
 from reports_pipeline.scheduling.due import DueRun
 from reports_pipeline.scheduling.missed import missed_runs
@@ -51,22 +52,38 @@ _INTERVAL_SECONDS = 60
 # scheduler creates a tick's run a minute or more late (measured at 10,000 reports), and a run
 # created late is not missed.
 SETTLING = timedelta(minutes=5)
+# A job's newest runs, read at once; a period not among them is looked up on its own.
+_RECENT_RUNS = 20
 # Dagster gives a sensor evaluation 60 seconds; stop well before and go on at the next one.
 _BUDGET_SECONDS = 30.0
 
 
-def _already_run(instance: DagsterInstance, job_name: str, due: DueRun) -> bool:
-    """Whether ``due`` has a run of the job (any status: a failed run is not a missed one).
+class _PeriodsRun:
+    """Whether a period has a run of the job (any status: a failed run is not a missed one).
 
-    One indexed query on the run's partition tags: a single period, or a backfill's range."""
-    if due.first.key == due.last.key:
-        tags = {PARTITION_NAME_TAG: due.first.key}
-    else:
-        tags = {
-            ASSET_PARTITION_RANGE_START_TAG: due.first.key,
-            ASSET_PARTITION_RANGE_END_TAG: due.last.key,
-        }
-    return bool(instance.get_run_ids(RunsFilter(job_name=job_name, tags=tags), limit=1))
+    The job's newest runs are read once, by job name (an index Dagster keeps): the periods an
+    evaluation asks about are nearly always among them. Any other period costs one query on
+    the run's partition tags, a single period or a backfill's range."""
+
+    def __init__(self, instance: DagsterInstance, job_name: str):
+        self._instance, self._job_name = instance, job_name
+        self._recent: set[str] | None = None
+
+    def __call__(self, due: DueRun) -> bool:
+        if self._recent is None:
+            runs = self._instance.get_runs(RunsFilter(job_name=self._job_name), limit=_RECENT_RUNS)
+            self._recent = {period_of_tags(run.tags) for run in runs}
+        if due.period.key in self._recent:
+            return True
+        if due.first.key == due.last.key:
+            tags = {PARTITION_NAME_TAG: due.first.key}
+        else:
+            tags = {
+                ASSET_PARTITION_RANGE_START_TAG: due.first.key,
+                ASSET_PARTITION_RANGE_END_TAG: due.last.key,
+            }
+        filters = RunsFilter(job_name=self._job_name, tags=tags)
+        return bool(self._instance.get_run_ids(filters, limit=1))
 
 
 @dataclass(frozen=True)
@@ -142,7 +159,8 @@ def catch_up(
     """The missed runs of ``reports`` (sorted by name) since ``cursor``, within the budget.
 
     Reads the schedule states once, and only if some report has a tick since the last check;
-    then one indexed run query per tick looked at (in normal operation, one per report due)."""
+    then, for each such report, its newest runs (one query by job name) and one query for each
+    period looked at that is not among them (in normal operation, none)."""
     began = time.monotonic()
     horizon = cursor.horizon if cursor.horizon is not None else (now - SETTLING).timestamp()
     checked_until = _utc(cursor.checked_until)
@@ -174,7 +192,7 @@ def catch_up(
                 now=now,
                 horizon=_utc(horizon),
                 checked_until=checked_until,
-                already_run=lambda due, name=report.job_name: _already_run(instance, name, due),
+                already_run=_PeriodsRun(instance, report.job_name),
                 limit=max_catchup_periods,
             )
             deferred += missed.deferred

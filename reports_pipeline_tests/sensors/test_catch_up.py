@@ -225,3 +225,15 @@ def _reports_of(tmp_path, defs):
     """The (report, job) pairs the catch-up sensor of ``defs`` was built from."""
     project = load_project([tmp_path / "reports"], tmp_path / "connections.yaml")
     return [(r.spec, defs.resolve_job_def(r.spec.name)) for r in project.reports]
+
+
+def test_a_period_run_before_the_jobs_newest_runs_is_still_found(tmp_path, instance):
+    now = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
+    set_schedule_state(instance, InstigatorStatus.RUNNING, now - timedelta(hours=3, minutes=30))
+    for hours in (4, 3, 2):
+        add_run(instance, hour_key(now - timedelta(hours=hours)))
+    # Then 25 runs of a month-old period (a backfill re-run, say): the periods above are no
+    # longer among the job's 20 newest runs, and are looked up one by one.
+    for _ in range(25):
+        add_run(instance, hour_key(now - timedelta(days=30)))
+    assert evaluate(build(tmp_path), instance).run_requests == []
