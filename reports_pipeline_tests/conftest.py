@@ -59,6 +59,7 @@ hypothesis.settings.load_profile(
     or ("ci" if os.environ.get("CI", "").lower() == "true" else "dev")
 )
 
+
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """URL of a new, uniquely named database on the local PostgreSQL, dropped at session end.
@@ -77,6 +78,22 @@ def postgres_url() -> Iterator[str]:
             yield url
     finally:
         admin.close()
+
+
+@pytest.fixture
+def postgres_instance(tmp_path, postgres_url):
+    """A Dagster instance with its storage in the session's PostgreSQL database (as
+    deploy/dagster.postgres.yaml configures it, with the explicit driver)."""
+    import yaml
+    from dagster import DagsterInstance
+
+    url = postgres_url.replace("postgresql:", "postgresql+psycopg2:")
+    home = tmp_path / "postgres_home"
+    home.mkdir()
+    config = {"storage": {"postgres": {"postgres_url": url}}}
+    (home / "dagster.yaml").write_text(yaml.safe_dump(config))
+    with DagsterInstance.from_config(str(home)) as instance:
+        yield instance
 
 
 @pytest.fixture

@@ -4,15 +4,13 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy
-import yaml
-from dagster import DagsterInstance, DagsterRunStatus
+from dagster import DagsterRunStatus
 from dagster._core.storage.dagster_run import DagsterRun
 
 from reports_pipeline import deployment_health
 from reports_pipeline.deployment_health import hold_connection, reports_health, reports_lateness
 from reports_pipeline.jobs.report_job import REPORT_TAG
 from reports_pipeline.spec.loader import load_project
-from reports_pipeline_tests.postgres_databases import connect_admin, fresh_database
 from reports_pipeline_tests.report_files import report_dict, write_report
 from reports_pipeline_tests.test_cli import set_schedule_state
 
@@ -50,23 +48,6 @@ SCENARIOS = {
 @pytest.fixture
 def deployment(tmp_path, sqlite_instance):
     return sqlite_instance, _populate(tmp_path, sqlite_instance)
-
-
-@pytest.fixture
-def postgres_instance(tmp_path, postgres_url):
-    """A Dagster instance in a database of its own (``postgres_url``: skipped, or failed under
-    CI, when PostgreSQL is unreachable)."""
-    admin = connect_admin()
-    try:
-        with fresh_database(admin, "reports_health", "postgresql+psycopg2") as url:
-            home = tmp_path / "postgres_home"
-            home.mkdir()
-            config = {"storage": {"postgres": {"postgres_url": url}}}
-            (home / "dagster.yaml").write_text(yaml.safe_dump(config))
-            with DagsterInstance.from_config(str(home)) as instance:
-                yield instance
-    finally:
-        admin.close()
 
 
 def _populate(tmp_path, instance):

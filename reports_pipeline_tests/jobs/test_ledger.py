@@ -4,8 +4,6 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-import yaml
-from dagster import DagsterInstance
 
 from reports_pipeline.jobs.ledger import (
     LedgerKey,
@@ -23,14 +21,7 @@ def instance(request, tmp_path):
     if request.param == "sqlite":
         yield request.getfixturevalue("sqlite_instance")
         return
-    # The explicit driver, as in deploy/dagster.postgres.yaml.
-    url = request.getfixturevalue("postgres_url").replace("postgresql:", "postgresql+psycopg2:")
-    home = tmp_path / "postgres_home"
-    home.mkdir()
-    config = {"storage": {"postgres": {"postgres_url": url}}}
-    (home / "dagster.yaml").write_text(yaml.safe_dump(config))
-    with DagsterInstance.from_config(str(home)) as postgres_instance:
-        yield postgres_instance
+    yield request.getfixturevalue("postgres_instance")
 
 
 def day(number: int) -> tuple[str, datetime]:

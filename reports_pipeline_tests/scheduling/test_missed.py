@@ -13,7 +13,8 @@ def keys(result):
     return [run.period.key for run in result.runs]
 
 
-def find(schedule, since, now, done=(), limit=7):
+def find(schedule, since, now, done=(), limit=7, **window):
+    """``window``: the evaluation's ``horizon`` and ``checked_until``, if any."""
     return missed_runs(
         schedule,
         partitions_definition(schedule),
@@ -21,6 +22,7 @@ def find(schedule, since, now, done=(), limit=7):
         now=now,
         already_run=lambda due: due.period.key in done,
         limit=limit,
+        **window,
     )
 
 
@@ -88,52 +90,38 @@ def test_holidays_are_not_missed_runs_and_the_next_business_day_covers_them():
 
 def test_since_the_last_check_a_tick_that_ran_does_not_hide_an_older_one_that_did_not():
     # The scheduler, running late, created the 12:05 run but never the 11:05 one.
-    done = {"2026-11-20-08:00", "2026-11-20-09:00", "2026-11-20-11:00"}
-    result = missed_runs(
+    result = find(
         HOURLY,
-        partitions_definition(HOURLY),
-        since=datetime(2026, 11, 20, 0, tzinfo=UTC),
-        now=datetime(2026, 11, 20, 13, 30, tzinfo=UTC),
+        datetime(2026, 11, 20, 0, tzinfo=UTC),
+        datetime(2026, 11, 20, 13, 30, tzinfo=UTC),
+        done={"2026-11-20-08:00", "2026-11-20-09:00", "2026-11-20-11:00"},
         checked_until=datetime(2026, 11, 20, 10, 30, tzinfo=UTC),
-        already_run=lambda due: due.period.key in done,
-        limit=7,
     )
     assert keys(result) == ["2026-11-20-10:00"]
 
 
 def test_ticks_after_the_horizon_are_left_for_a_later_evaluation():
-    result = missed_runs(
+    result = find(
         HOURLY,
-        partitions_definition(HOURLY),
-        since=datetime(2026, 11, 20, 0, tzinfo=UTC),
-        now=datetime(2026, 11, 20, 13, 30, tzinfo=UTC),
+        datetime(2026, 11, 20, 0, tzinfo=UTC),
+        datetime(2026, 11, 20, 13, 30, tzinfo=UTC),
+        done={"2026-11-20-08:00"},
         horizon=datetime(2026, 11, 20, 12, 0, tzinfo=UTC),
-        already_run=lambda due: due.period.key <= "2026-11-20-08:00",
-        limit=7,
     )
     # 12:05 has no run yet but may still be on its way; 11:05 and 10:05 are missed.
     assert keys(result) == ["2026-11-20-09:00", "2026-11-20-10:00"]
 
 
 def test_once_the_latest_tick_has_its_run_the_ticks_before_it_are_settled():
-    def find_with(done):
-        return missed_runs(
-            HOURLY,
-            partitions_definition(HOURLY),
-            since=datetime(2026, 11, 20, 0, tzinfo=UTC),
-            now=datetime(2026, 11, 20, 13, 30, tzinfo=UTC),
-            horizon=datetime(2026, 11, 20, 10, 0, tzinfo=UTC),
-            already_run=lambda due: due.period.key in done,
-            limit=7,
-        )
-
+    since, now = datetime(2026, 11, 20, 0, tzinfo=UTC), datetime(2026, 11, 20, 13, 30, tzinfo=UTC)
+    horizon = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
     ran_before = {"2026-11-20-08:00", "2026-11-20-09:00"}
     # The scheduler has not made the 13:05 run yet: 12:05, 11:05 and 10:05 (after the horizon)
     # may still be on its way.
-    waiting = find_with(ran_before)
+    waiting = find(HOURLY, since, now, done=ran_before, horizon=horizon)
     assert keys(waiting) == []
     assert waiting.deferred == 3
     # It has (as it does first thing after downtime): it went past them, so they were missed.
-    settled = find_with(ran_before | {"2026-11-20-12:00"})
+    settled = find(HOURLY, since, now, done=ran_before | {"2026-11-20-12:00"}, horizon=horizon)
     assert keys(settled) == ["2026-11-20-10:00", "2026-11-20-11:00"]
     assert settled.deferred == 0
